@@ -1,0 +1,131 @@
+//! Extractors: what handlers take from a request, each failing with an `ApiError`.
+use super::auth::CurrentUser;
+use super::body::{self, Attributes};
+use super::error::ApiError;
+use super::negotiate;
+use super::params::Query;
+use crate::repr::resources::Urls;
+use crate::repr::Format;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts};
+
+/// Request bodies larger than this are refused with 413 before they are read in full.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl<S: Send + Sync> FromRequestParts<S> for Format {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(parts
+            .extensions
+            .get::<Format>()
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Urls {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Urls>()
+            .cloned()
+            .ok_or(ApiError::Internal)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(ApiError::Internal)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Query::parse(parts.uri.query()))
+    }
+}
+
+/// The ids in a path (`/work_areas/{wa}/jobs/{id}`), in order. Anything that is not a positive
+/// integer that fits in 64 bits cannot name a record: 404, never 400 or 500.
+#[derive(Debug, Clone)]
+pub struct Ids(pub Vec<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ids {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        raw.iter()
+            .map(|s| parse_id(s).ok_or(ApiError::NotFound))
+            .collect::<Result<_, _>>()
+            .map(Ids)
+    }
+}
+
+pub fn parse_id(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|id| *id > 0)
+}
+
+/// A request body read by its `Content-Type` into the neutral attribute map.
+#[derive(Debug, Clone)]
+pub struct RequestBody(pub Attributes);
+
+impl<S: Send + Sync> FromRequest<S> for RequestBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let format = negotiate::body_format(content_type).ok_or(ApiError::UnsupportedMediaType)?;
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let parsed = match format {
+            Format::Xml => body::parse_xml(&bytes),
+            Format::Json => body::parse_json(&bytes),
+        };
+        parsed
+            .map(RequestBody)
+            .map_err(|e| ApiError::BadRequest(e.message().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_id;
+
+    #[test]
+    fn ids_are_positive_64_bit_integers() {
+        assert_eq!(parse_id("42"), Some(42));
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "1e3",
+            "abc",
+            "",
+            "99999999999999999999",
+            "4 2",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The JSON writer: `resource_type` first, snake_case attributes in the XML order, then one
+//! `<rel>_link` per link.
+use super::{format_datetime, Collection, Resource, Scalar};
+use serde_json::{Map, Value};
+
+pub fn resource_document(resource: &Resource) -> String {
+    pretty(&Value::Object(resource_object(resource)))
+}
+
+pub fn collection_document(collection: &Collection) -> String {
+    let mut root = collection_head(collection);
+    let entries = collection
+        .items
+        .iter()
+        .map(|item| Value::Object(resource_object(item)))
+        .collect();
+    root.insert("entries".into(), Value::Array(entries));
+    pretty(&Value::Object(root))
+}
+
+/// The keys before `entries`, each only when present.
+pub fn collection_head(collection: &Collection) -> Map<String, Value> {
+    let mut root = Map::new();
+    if let Some(total) = collection.total_entries {
+        root.insert("total_entries".into(), total.into());
+    }
+    if let Some(prev) = &collection.prev {
+        root.insert("prev_link".into(), prev.clone().into());
+    }
+    if let Some(next) = &collection.next {
+        root.insert("next_link".into(), next.clone().into());
+    }
+    root
+}
+
+pub fn resource_object(resource: &Resource) -> Map<String, Value> {
+    let mut object = Map::new();
+    object.insert("resource_type".into(), resource.kind.into());
+    for (name, value) in &resource.fields {
+        object.insert((*name).into(), scalar(value));
+    }
+    for link in &resource.links {
+        object.insert(format!("{}_link", link.rel), link.href.clone().into());
+    }
+    object
+}
+
+fn scalar(value: &Scalar) -> Value {
+    match value {
+        Scalar::Str(s) => Value::String(s.clone()),
+        Scalar::Int(i) => (*i).into(),
+        Scalar::Bool(b) => (*b).into(),
+        Scalar::Date(d) => d.format("%Y-%m-%d").to_string().into(),
+        Scalar::DateTime(t) => format_datetime(t).into(),
+        Scalar::Null => Value::Null,
+    }
+}
+
+pub fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}

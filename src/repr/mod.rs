@@ -1,0 +1,107 @@
+//! Representations: one description per resource (`Resource`), rendered as XML or JSON.
+//!
+//! Builders (`job`, `work_area`, …) turn domain records into a `Resource`; the writers in
+//! `xml.rs` and `json.rs` are the only places that know each format's conventions.
+pub mod errors;
+pub mod json;
+pub mod resources;
+pub mod xml;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The two formats every resource is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Xml,
+    Json,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Xml => "application/xml; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// One attribute value; its variant decides the XML `type` attribute and the JSON type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Date(NaiveDate),
+    DateTime(DateTime<Utc>),
+    Null,
+}
+
+impl From<Option<String>> for Scalar {
+    fn from(value: Option<String>) -> Self {
+        value.map_or(Scalar::Null, Scalar::Str)
+    }
+}
+
+impl From<Option<NaiveDate>> for Scalar {
+    fn from(value: Option<NaiveDate>) -> Self {
+        value.map_or(Scalar::Null, Scalar::Date)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub rel: &'static str,
+    pub href: String,
+    /// Links to a page for people (`web`) carry `type="text/html"`.
+    pub html: bool,
+}
+
+impl Link {
+    pub fn new(rel: &'static str, href: String) -> Self {
+        Link {
+            rel,
+            href,
+            html: false,
+        }
+    }
+}
+
+/// A resource as every format sees it: kind, attributes in order, then links (`self` first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Singular snake_case name: `job`, `work_area`, `sequence`.
+    pub kind: &'static str,
+    pub fields: Vec<(&'static str, Scalar)>,
+    pub links: Vec<Link>,
+}
+
+/// A list. Only the jobs list is paginated; the others leave the page fields empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    /// Plural snake_case name: `jobs`, `work_areas`.
+    pub kind: &'static str,
+    pub total_entries: Option<i64>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub items: Vec<Resource>,
+}
+
+pub fn render_resource(format: Format, resource: &Resource) -> String {
+    match format {
+        Format::Xml => xml::resource_document(resource),
+        Format::Json => json::resource_document(resource),
+    }
+}
+
+pub fn render_collection(format: Format, collection: &Collection) -> String {
+    match format {
+        Format::Xml => xml::collection_document(collection),
+        Format::Json => json::collection_document(collection),
+    }
+}
+
+/// `2010-12-21T19:31:16+00:00`: UTC, no fractions, as clients of the real service parse it.
+pub fn format_datetime(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}

@@ -1,0 +1,121 @@
+//! Builders: domain records → `Resource`, with their absolute links.
+use super::{Link, Resource, Scalar};
+use crate::domain::job::Job;
+use crate::domain::WorkArea;
+use chrono::NaiveDate;
+
+/// Where links point: the public base URL (`https://host[:port]`, no trailing slash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    pub base: String,
+}
+
+impl Urls {
+    pub fn new(base: &str) -> Self {
+        Urls {
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn api(&self) -> String {
+        format!("{}/api", self.base)
+    }
+
+    pub fn work_areas(&self) -> String {
+        format!("{}/api/work_areas", self.base)
+    }
+
+    pub fn work_area(&self, id: i64) -> String {
+        format!("{}/api/work_areas/{id}", self.base)
+    }
+
+    pub fn jobs(&self, work_area_id: i64) -> String {
+        format!("{}/api/work_areas/{work_area_id}/jobs", self.base)
+    }
+
+    pub fn job(&self, work_area_id: i64, id: i64) -> String {
+        format!("{}/api/work_areas/{work_area_id}/jobs/{id}", self.base)
+    }
+}
+
+pub fn root(urls: &Urls) -> Resource {
+    Resource {
+        kind: "sequence",
+        fields: vec![],
+        links: vec![Link::new("work_areas", urls.work_areas())],
+    }
+}
+
+pub fn work_area(urls: &Urls, area: &WorkArea) -> Resource {
+    Resource {
+        kind: "work_area",
+        fields: vec![
+            ("id", Scalar::Int(area.id)),
+            ("name", Scalar::Str(area.name.clone())),
+        ],
+        links: vec![
+            Link::new("self", urls.work_area(area.id)),
+            Link::new("jobs", urls.jobs(area.id)),
+        ],
+    }
+}
+
+/// A job with its derived statuses as of `today`. A deleted job's own links carry `?deleted`
+/// so that following them keeps working.
+pub fn job(urls: &Urls, job: &Job, today: NaiveDate) -> Resource {
+    let counts = &job.counts;
+    let fields = vec![
+        ("id", Scalar::Int(job.id)),
+        ("name", Scalar::Str(job.name.clone())),
+        ("due_date", Scalar::Date(job.due_date)),
+        ("begins_at", Scalar::Date(job.begins_at)),
+        ("ends_at", job.ends_at.into()),
+        ("licensor_name", Scalar::Str(job.licensor_name.clone())),
+        (
+            "status",
+            Scalar::Str(counts.job_status(&job.schedule(), today).as_str().into()),
+        ),
+        (
+            "tasks_status",
+            Scalar::Str(counts.tasks_status().as_str().into()),
+        ),
+        (
+            "assets_status",
+            Scalar::Str(counts.assets_status().as_str().into()),
+        ),
+        ("tag_list", Scalar::Str(job.tag_list.clone())),
+        ("title_external_id", job.title_external_id.clone().into()),
+    ];
+    let flag = if job.deleted { "?deleted" } else { "" };
+    let own = urls.job(job.work_area_id, job.id);
+    let mut links = vec![
+        Link::new("self", format!("{own}{flag}")),
+        Link::new("work_area", urls.work_area(job.work_area_id)),
+    ];
+    for rel in ["assets", "tasks", "notes", "problems", "hooks"] {
+        links.push(Link::new(rel, format!("{own}/{rel}{flag}")));
+    }
+    let external = [
+        ("scheduling", &job.external.scheduling),
+        ("metadata", &job.external.metadata),
+        ("title", &job.external.title),
+    ];
+    for (rel, href) in external {
+        if let Some(href) = href {
+            links.push(Link::new(rel, href.clone()));
+        }
+    }
+    links.push(Link {
+        rel: "web",
+        href: format!(
+            "{}/video_services/{}/scheduled_titles/{}/workflow{flag}",
+            urls.base, job.work_area_id, job.id
+        ),
+        html: true,
+    });
+    Resource {
+        kind: "job",
+        fields,
+        links,
+    }
+}

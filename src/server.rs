@@ -1,0 +1,103 @@
+//! Starting the server: open the store, load fixtures, bind, serve until asked to stop.
+use crate::app::{build_app, AppState};
+use crate::config::Config;
+use crate::fixtures::Fixtures;
+use crate::store::{self, SharedRepository};
+use axum::Router;
+use rand::RngCore;
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// A server ready to accept connections.
+pub struct Prepared {
+    pub listener: TcpListener,
+    pub app: Router,
+    pub repo: SharedRepository,
+    pub addr: SocketAddr,
+}
+
+/// Loads the configured fixtures (or the demo set) into the store.
+pub async fn load_fixtures(repo: &SharedRepository, config: &Config) -> Result<(), String> {
+    let fixtures = match &config.fixtures {
+        Some(path) => Fixtures::from_file(path)?,
+        None => Fixtures::demo(),
+    };
+    if fixtures.has_demo_credentials() {
+        tracing::warn!(
+            "DEMO CREDENTIALS ACTIVE: robot_user/password can use this server; \
+             set SEQUENCE_FIXTURES to your own fixtures for anything but local use"
+        );
+    }
+    repo.load_fixtures(&fixtures, &config.realm)
+        .await
+        .map_err(|e| format!("loading fixtures: {e}"))
+}
+
+fn secret(config: &Config) -> Vec<u8> {
+    match &config.secret {
+        Some(secret) if !secret.is_empty() => secret.as_bytes().to_vec(),
+        _ => {
+            tracing::warn!(
+                "SEQUENCE_SECRET is not set: using a random nonce key; replicas of this server \
+                 will not accept each other's Digest nonces"
+            );
+            let mut key = vec![0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            key
+        }
+    }
+}
+
+pub async fn prepare(config: &Config) -> Result<Prepared, String> {
+    let repo = store::open(&config.database_url)
+        .await
+        .map_err(|e| format!("opening {}: {e}", store::redact(&config.database_url)))?;
+    load_fixtures(&repo, config).await?;
+    let state = AppState::new(repo.clone(), config, &secret(config));
+    let app = build_app(state, config.public_url.clone());
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(Prepared {
+        listener,
+        app,
+        repo,
+        addr,
+    })
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    prepared: Prepared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    axum::serve(prepared.listener, prepared.app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

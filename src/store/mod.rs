@@ -1,0 +1,136 @@
+//! Storage: the `Repository` trait the handlers talk to, and its implementations.
+//! SQL lives only in this folder.
+pub mod postgres;
+
+use crate::domain::job::{Job, JobChanges, JobPlan};
+use crate::domain::status::Filter;
+use crate::domain::{Template, User, ValidationErrors, WorkArea};
+use crate::fixtures::Fixtures;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A failure of the storage itself (connection lost, unexpected constraint): always a bug or
+/// an outage, rendered as a 500 without details and logged.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which jobs of a work area a list asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobQuery {
+    pub work_area_id: i64,
+    /// `true`: only deleted jobs (`?deleted`); `false`: only live ones.
+    pub deleted: bool,
+    pub filter: Option<Filter>,
+    pub page: Option<Page>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based.
+    pub number: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        (self.number - 1).saturating_mul(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPage {
+    /// Present when the query was paginated.
+    pub total_entries: Option<i64>,
+    pub jobs: Vec<Job>,
+}
+
+/// The outcome of a change to a job that may no longer be there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change<T> {
+    Done(T),
+    NotFound,
+    Invalid(ValidationErrors),
+}
+
+/// Everything the HTTP layer needs from storage. Implementations must keep each method atomic:
+/// a method that writes several rows does so in one transaction.
+#[async_trait]
+pub trait Repository: Send + Sync {
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    async fn work_areas(&self, account_id: i64) -> StoreResult<Vec<WorkArea>>;
+    async fn work_area(&self, account_id: i64, id: i64) -> StoreResult<Option<WorkArea>>;
+    async fn template(&self, account_id: i64, name: &str) -> StoreResult<Option<Template>>;
+
+    async fn jobs(&self, query: &JobQuery) -> StoreResult<JobPage>;
+    /// A job of a work area; `deleted` selects between live and deleted jobs.
+    async fn job(&self, work_area_id: i64, id: i64, deleted: bool) -> StoreResult<Option<Job>>;
+    /// Creates the job and copies its template's tasks and assets, all or nothing.
+    async fn create_job(&self, work_area_id: i64, plan: &JobPlan) -> StoreResult<Job>;
+    async fn update_job(
+        &self,
+        work_area_id: i64,
+        id: i64,
+        changes: &JobChanges,
+    ) -> StoreResult<Change<Job>>;
+    /// Soft-deletes a live job; `false` when there was none.
+    async fn delete_job(&self, work_area_id: i64, id: i64) -> StoreResult<bool>;
+
+    /// Loads accounts, users, work areas and templates; loading the same file twice changes
+    /// nothing. HA1 values are computed for `realm`.
+    async fn load_fixtures(&self, fixtures: &Fixtures, realm: &str) -> StoreResult<()>;
+}
+
+pub type SharedRepository = Arc<dyn Repository>;
+
+/// Opens the store named by a database URL, creating the database and applying migrations.
+pub async fn open(database_url: &str) -> StoreResult<SharedRepository> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::open(database_url).await?))
+    } else {
+        Err(StoreError(format!(
+            "unsupported DATABASE_URL (expected postgres://…): {}",
+            redact(database_url)
+        )))
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
