@@ -1,0 +1,341 @@
+//! The test harness: a real server on 127.0.0.1:0 over its own PostgreSQL database, and a
+//! Digest client built on the independent `http-auth` crate.
+#![allow(dead_code)]
+
+use http_auth::PasswordClient;
+use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
+use sequence::config::Config;
+use sequence::server;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Where test databases are created; `TEST_DATABASE_URL` points elsewhere.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+pub fn fixtures_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test.toml")
+}
+
+/// The "today" tests run at unless they say otherwise: every reference example is pending.
+pub const TODAY: &str = "2010-05-01";
+
+pub struct TestServer {
+    pub base: String,
+    pub database_url: String,
+    database: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database, after `customize` has adjusted its configuration.
+    pub async fn start_with(customize: impl FnOnce(&mut Config)) -> TestServer {
+        let database = format!(
+            "sequence_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            rand_suffix()
+        );
+        let database_url = format!("{}/{database}", server_url());
+        let mut config = Config::for_database(&database_url);
+        config.fixtures = Some(fixtures_path());
+        config.today = Some(TODAY.parse().unwrap());
+        config.secret = Some("test secret".into());
+        customize(&mut config);
+        let prepared = server::prepare(&config)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start the test server (is PostgreSQL up?): {e}"));
+        let base = format!("http://{}", prepared.addr);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server::serve(prepared, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestServer {
+            base,
+            database_url,
+            database,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base, "robot_user", "password")
+    }
+
+    pub fn client_as(&self, user: &str, password: &str) -> Client {
+        Client::new(&self.base, user, password)
+    }
+
+    /// A direct connection to the server's database, for setting up states that no endpoint
+    /// can reach yet and for checking what was stored.
+    pub async fn db(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.database_url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        // Dropping the database needs its own runtime: Drop may run inside the test's runtime.
+        let admin = format!("{}/postgres", server_url());
+        let database = self.database.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                    let _ = sqlx::query(&sql).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// One HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+}
+
+/// A Digest client that behaves like Python `requests`: it keeps the nonce of the last
+/// challenge and counts `nc` up, answering a new challenge when the server sends one.
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    user: String,
+    password: String,
+    digest: Mutex<Option<PasswordClient>>,
+}
+
+impl Client {
+    pub fn new(base: &str, user: &str, password: &str) -> Client {
+        Client {
+            base: base.to_string(),
+            http: reqwest::Client::new(),
+            user: user.into(),
+            password: password.into(),
+            digest: Mutex::new(None),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, &[], None).await
+    }
+
+    pub async fn get_json(&self, path: &str) -> Reply {
+        self.send("GET", path, &[("Accept", "application/json")], None)
+            .await
+    }
+
+    pub async fn post_xml(&self, path: &str, body: &str) -> Reply {
+        self.send(
+            "POST",
+            path,
+            &[("Content-Type", "application/xml")],
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> Reply {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ];
+        self.send("POST", path, &headers, Some(body)).await
+    }
+
+    pub async fn put_xml(&self, path: &str, body: &str) -> Reply {
+        self.send(
+            "PUT",
+            path,
+            &[("Content-Type", "application/xml")],
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &str) -> Reply {
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ];
+        self.send("PUT", path, &headers, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, &[], None).await
+    }
+
+    /// Sends with the current Digest state; on a 401 answers the fresh challenge once.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let first = self.attempt(method, path, headers, body, true).await;
+        if first.status != 401 {
+            return first;
+        }
+        let Some(challenge) = first.header(WWW_AUTHENTICATE.as_str()) else {
+            return first;
+        };
+        match PasswordClient::try_from(challenge) {
+            Ok(client) => *self.digest.lock().unwrap() = Some(client),
+            Err(_) => return first,
+        }
+        self.attempt(method, path, headers, body, true).await
+    }
+
+    /// Sends without credentials.
+    pub async fn anonymous(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.attempt(method, path, headers, None, false).await
+    }
+
+    async fn attempt(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+        with_credentials: bool,
+    ) -> Reply {
+        let url = reqwest::Url::parse(&format!("{}{}", self.base, path)).expect("url");
+        let uri = match url.query() {
+            Some(q) => format!("{}?{}", url.path(), q),
+            None => url.path().to_string(),
+        };
+        let method_value = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method_value, url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let authorization = {
+            let mut digest = self.digest.lock().unwrap();
+            match digest.as_mut() {
+                Some(client) if with_credentials => client
+                    .respond(&http_auth::PasswordParams {
+                        username: &self.user,
+                        password: &self.password,
+                        uri: &uri,
+                        method,
+                        body: Some(body.unwrap_or("").as_bytes()),
+                    })
+                    .ok(),
+                _ => None,
+            }
+        };
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Runs curl with Digest credentials; returns (status, body).
+pub async fn curl(args: &[&str]) -> (u16, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .args(&args)
+            .output()
+            .expect("curl is installed");
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    })
+    .await
+    .unwrap()
+}
+
+/// A job body in XML with the given template and dates.
+pub fn job_xml(name: &str, begins_at: &str, template: &str) -> String {
+    format!(
+        "<job><name>{name}</name><begins-at type=\"date\">{begins_at}</begins-at>\
+         <licensor-name>Miramax</licensor-name><template>{template}</template></job>"
+    )
+}
+
+/// Creates a job and returns its id.
+pub async fn create_job(client: &Client, name: &str, begins_at: &str, template: &str) -> i64 {
+    let reply = client
+        .post_xml(
+            "/api/work_areas/10/jobs",
+            &job_xml(name, begins_at, template),
+        )
+        .await;
+    reply.assert_status(200);
+    let location = reply.header("location").expect("Location header");
+    location.rsplit('/').next().unwrap().parse().unwrap()
+}
