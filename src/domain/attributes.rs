@@ -42,15 +42,16 @@ pub fn human_name(name: &str) -> String {
     }
 }
 
-/// A string attribute. Text may not contain NUL (no database stores it faithfully).
+/// A string attribute. Text may only hold characters XML 1.0 can carry: every stored value
+/// must be servable in both formats, and no database stores NUL faithfully.
 pub fn string(attrs: &Attributes, name: &str) -> Result<Given<String>, String> {
     match attrs.get(name) {
         None => Ok(Given::Absent),
         Some(Value::Null) => Ok(Given::Null),
         Some(Value::Text(text)) | Some(Value::Typed { text, .. }) => {
-            if text.contains('\0') {
+            if text.chars().any(is_unservable) {
                 Err(format!(
-                    "{} must not contain NUL characters",
+                    "{} must not contain control characters",
                     human_name(name)
                 ))
             } else {
@@ -59,6 +60,12 @@ pub fn string(attrs: &Attributes, name: &str) -> Result<Given<String>, String> {
         }
         Some(_) => Err(format!("{} must be a string", human_name(name))),
     }
+}
+
+/// Characters outside the XML 1.0 `Char` production (NUL and the other C0 controls but tab,
+/// line feed and carriage return; U+FFFE and U+FFFF).
+fn is_unservable(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// A date attribute: `YYYY-MM-DD` or an ISO 8601 datetime, as text or typed XML.
@@ -129,6 +136,20 @@ pub fn external_link(attrs: &Attributes, rel: &str) -> Result<Option<Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_refused_by_name() {
+        let attrs = crate::http::body::parse_json(
+            br#"{"name": "a\u0000b", "tag_list": "x\u0007", "title": "tab\tok"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            string(&attrs, "name"),
+            Err("Name must not contain control characters".into())
+        );
+        assert!(string(&attrs, "tag_list").is_err());
+        assert_eq!(string(&attrs, "title"), Ok(Given::Value("tab\tok".into())));
+    }
 
     #[test]
     fn human_names_read_like_the_reference_messages() {
