@@ -1,10 +1,142 @@
 //! Typed reads of a request's attributes, with one validation message per bad value.
 //!
-//! The body reader (`http/body.rs`) turns XML and JSON into one neutral map; these accessors are
-//! where "what did the client mean by this value" is decided, identically for both formats.
+//! The body reader (`http/body.rs`) turns XML and JSON into the neutral `Attributes` map defined
+//! here; the accessors below are where "what did the client mean by this value" is decided,
+//! identically for both formats.
 use super::dates;
-pub use crate::http::body::{Attributes, TypeHint, Value};
 use chrono::NaiveDate;
+use std::collections::hash_map::{Entry, HashMap};
+
+/// The value of one field, before any type checking.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// XML `nil="true"`; JSON `null`.
+    Null,
+    /// XML text without a known type (or `type="string"`); JSON string.
+    Text(String),
+    /// XML text with a recognised `type` attribute, raw (not yet parsed).
+    Typed { kind: TypeHint, text: String },
+    /// JSON integer that fits an `i64`.
+    Integer(i64),
+    /// Any other JSON number.
+    Float(f64),
+    /// JSON `true`/`false`.
+    Bool(bool),
+    /// JSON array/object, or an XML field element that has child elements.
+    Composite,
+}
+
+/// The XML `type` attributes that announce a scalar the caller will parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeHint {
+    Integer,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+}
+
+impl TypeHint {
+    /// Maps a Rails `type` attribute; `None` means "treat as plain text", which
+    /// is how `string` and every unknown type (`yaml`, `symbol`…) are handled:
+    /// those are never interpreted, as that is where Rails had its exploits.
+    pub(crate) fn from_xml_type(value: &str) -> Option<Self> {
+        match value {
+            "integer" => Some(Self::Integer),
+            "boolean" => Some(Self::Boolean),
+            "date" => Some(Self::Date),
+            "datetime" | "dateTime" => Some(Self::DateTime),
+            "float" | "decimal" => Some(Self::Float),
+            _ => None,
+        }
+    }
+}
+
+/// The fields and links of one request body.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Attributes {
+    pub(crate) root: Option<String>,
+    pub(crate) fields: OrderedMap<Value>,
+    pub(crate) links: OrderedMap<String>,
+}
+
+impl Attributes {
+    /// XML root element name (`"job"`), or the key of a wrapping JSON object
+    /// (`{"job": {...}}`); `None` for an unwrapped JSON object.
+    pub fn root(&self) -> Option<&str> {
+        self.root.as_deref()
+    }
+
+    /// The value of a field, by its snake_case name (`"begins_at"`).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name)
+    }
+
+    /// Whether the body has this field (links are not fields).
+    pub fn contains(&self, name: &str) -> bool {
+        self.fields.get(name).is_some()
+    }
+
+    /// The href of `<link rel=".." href=".."/>` or of JSON `"<rel>_link"`.
+    pub fn link(&self, rel: &str) -> Option<&str> {
+        self.links.get(rel).map(String::as_str)
+    }
+
+    /// Field names in document order (links excluded).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|(name, _)| name)
+    }
+
+    /// `(rel, href)` pairs in document order.
+    pub fn links(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.links.iter().map(|(rel, href)| (rel, href.as_str()))
+    }
+}
+
+/// Insertion-ordered map where re-inserting a key replaces the value in place.
+/// The hash index keeps bodies with many repeated fields linear, not quadratic.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrderedMap<V> {
+    entries: Vec<(String, V)>,
+    positions: HashMap<String, usize>,
+}
+
+// Written by hand because the derive would require `V: Default`.
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            positions: HashMap::new(),
+        }
+    }
+}
+
+impl<V> OrderedMap<V> {
+    pub(crate) fn insert(&mut self, key: String, value: V) {
+        match self.positions.entry(key) {
+            Entry::Occupied(slot) => {
+                if let Some(entry) = self.entries.get_mut(*slot.get()) {
+                    entry.1 = value;
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.entries.push((slot.key().clone(), value));
+                slot.insert(self.entries.len() - 1);
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        let position = *self.positions.get(key)?;
+        self.entries.get(position).map(|(_, value)| value)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
+    }
+}
 
 /// What a request said about one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]

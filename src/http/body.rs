@@ -28,8 +28,9 @@
 //!   normalisation as field names; link `rel`s from XML are kept verbatim,
 //!   while JSON ones come from normalised keys (`media-file_link` → `media_file`).
 
-use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
+
+use crate::domain::attributes::{Attributes, TypeHint, Value};
 
 use quick_xml::errors::{Error as XmlError, IllFormedError, SyntaxError};
 use quick_xml::events::{BytesStart, Event};
@@ -44,92 +45,6 @@ const UTF8_BOM: &str = "\u{FEFF}";
 
 /// Suffix of JSON keys that carry a link (`"scheduling_link": "https://…"`).
 const JSON_LINK_SUFFIX: &str = "_link";
-
-/// The value of one field, before any type checking.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// XML `nil="true"`; JSON `null`.
-    Null,
-    /// XML text without a known type (or `type="string"`); JSON string.
-    Text(String),
-    /// XML text with a recognised `type` attribute, raw (not yet parsed).
-    Typed { kind: TypeHint, text: String },
-    /// JSON integer that fits an `i64`.
-    Integer(i64),
-    /// Any other JSON number.
-    Float(f64),
-    /// JSON `true`/`false`.
-    Bool(bool),
-    /// JSON array/object, or an XML field element that has child elements.
-    Composite,
-}
-
-/// The XML `type` attributes that announce a scalar the caller will parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TypeHint {
-    Integer,
-    Boolean,
-    Date,
-    DateTime,
-    Float,
-}
-
-impl TypeHint {
-    /// Maps a Rails `type` attribute; `None` means "treat as plain text", which
-    /// is how `string` and every unknown type (`yaml`, `symbol`…) are handled:
-    /// those are never interpreted, as that is where Rails had its exploits.
-    fn from_xml_type(value: &str) -> Option<Self> {
-        match value {
-            "integer" => Some(Self::Integer),
-            "boolean" => Some(Self::Boolean),
-            "date" => Some(Self::Date),
-            "datetime" | "dateTime" => Some(Self::DateTime),
-            "float" | "decimal" => Some(Self::Float),
-            _ => None,
-        }
-    }
-}
-
-/// The fields and links of one request body.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Attributes {
-    root: Option<String>,
-    fields: OrderedMap<Value>,
-    links: OrderedMap<String>,
-}
-
-impl Attributes {
-    /// XML root element name (`"job"`), or the key of a wrapping JSON object
-    /// (`{"job": {...}}`); `None` for an unwrapped JSON object.
-    pub fn root(&self) -> Option<&str> {
-        self.root.as_deref()
-    }
-
-    /// The value of a field, by its snake_case name (`"begins_at"`).
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.fields.get(name)
-    }
-
-    /// Whether the body has this field (links are not fields).
-    pub fn contains(&self, name: &str) -> bool {
-        self.fields.get(name).is_some()
-    }
-
-    /// The href of `<link rel=".." href=".."/>` or of JSON `"<rel>_link"`.
-    pub fn link(&self, rel: &str) -> Option<&str> {
-        self.links.get(rel).map(String::as_str)
-    }
-
-    /// Field names in document order (links excluded).
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(name, _)| name)
-    }
-
-    /// `(rel, href)` pairs in document order.
-    pub fn links(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.links.iter().map(|(rel, href)| (rel, href.as_str()))
-    }
-}
 
 /// Why a body could not be read. None of these carries any of the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,51 +76,6 @@ impl fmt::Display for BodyError {
 }
 
 impl std::error::Error for BodyError {}
-
-/// Insertion-ordered map where re-inserting a key replaces the value in place.
-/// The hash index keeps bodies with many repeated fields linear, not quadratic.
-#[derive(Debug, Clone, PartialEq)]
-struct OrderedMap<V> {
-    entries: Vec<(String, V)>,
-    positions: HashMap<String, usize>,
-}
-
-// Written by hand because the derive would require `V: Default`.
-impl<V> Default for OrderedMap<V> {
-    fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-            positions: HashMap::new(),
-        }
-    }
-}
-
-impl<V> OrderedMap<V> {
-    fn insert(&mut self, key: String, value: V) {
-        match self.positions.entry(key) {
-            Entry::Occupied(slot) => {
-                if let Some(entry) = self.entries.get_mut(*slot.get()) {
-                    entry.1 = value;
-                }
-            }
-            Entry::Vacant(slot) => {
-                self.entries.push((slot.key().clone(), value));
-                slot.insert(self.entries.len() - 1);
-            }
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<&V> {
-        let position = *self.positions.get(key)?;
-        self.entries.get(position).map(|(_, value)| value)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.entries
-            .iter()
-            .map(|(key, value)| (key.as_str(), value))
-    }
-}
 
 /// Rails dasherizes XML names and JSON clients may do the same; the handlers
 /// only ever see snake_case.
@@ -648,11 +518,8 @@ mod tests {
     /// Parses `<job><field>…</field></job>` and returns the field's value.
     fn xml_field(element: &str) -> Option<Value> {
         let attributes = xml(&format!("<job>{element}</job>")).expect("well-formed");
-        attributes
-            .fields
-            .entries
-            .first()
-            .map(|(_, value)| value.clone())
+        let name = attributes.names().next()?;
+        attributes.get(name).cloned()
     }
 
     const SAMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -1,9 +1,10 @@
 //! Extractors: what handlers take from a request, each failing with an `ApiError`.
 use super::auth::CurrentUser;
-use super::body::{self, Attributes};
+use super::body;
 use super::error::ApiError;
 use super::negotiate;
 use super::params::Query;
+use crate::domain::attributes::Attributes;
 use crate::repr::resources::Urls;
 use crate::repr::Format;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
