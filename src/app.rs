@@ -1,5 +1,5 @@
 //! The whole route table on one screen, and the state handlers share.
-use crate::api::{jobs, root, work_areas};
+use crate::api::{jobs, root, subresources, work_areas};
 use crate::config::Config;
 use crate::http::auth::require_digest;
 use crate::http::digest::DigestAuth;
@@ -62,6 +62,22 @@ pub fn build_app(state: AppState, public_url: Option<String>) -> Router {
             methods(
                 "GET, HEAD, PUT, DELETE",
                 get(jobs::show).put(jobs::update).delete(jobs::delete),
+            ),
+        )
+        .route(
+            "/api/work_areas/{wa}/jobs/{id}/{kind}",
+            methods(
+                "GET, HEAD, POST",
+                get(subresources::list).post(subresources::create),
+            ),
+        )
+        .route(
+            "/api/work_areas/{wa}/jobs/{id}/{kind}/{sub_id}",
+            methods(
+                "GET, HEAD, PUT, DELETE",
+                get(subresources::show)
+                    .put(subresources::update)
+                    .delete(subresources::delete),
             ),
         )
         .fallback(|| async { ApiError::NotFound })

@@ -3,20 +3,24 @@ use super::{collection_response, created_response, no_content, resource_response
 use crate::app::AppState;
 use crate::domain::attributes::{self as attr, Given};
 use crate::domain::job;
+use crate::domain::job::Job;
+use crate::domain::subresources::SubKind;
 use crate::domain::User;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{Ids, RequestBody};
 use crate::http::params::{ListParams, Query};
 use crate::repr::resources::{self, Urls};
+use crate::repr::Resource;
 use crate::repr::{Collection, Format};
 use crate::store::{Change, JobQuery};
 use axum::extract::State;
+use std::collections::HashMap;
 
 /// Deleted jobs can only be read: any write that carries the flag is refused.
 const DELETED_ALLOW: &str = "GET, HEAD";
 
-fn refuse_writes_with_deleted_flag(query: &Query) -> Result<(), ApiError> {
+pub(crate) fn refuse_writes_with_deleted_flag(query: &Query) -> Result<(), ApiError> {
     if query.deleted() {
         Err(ApiError::MethodNotAllowed {
             allow: DELETED_ALLOW,
@@ -28,11 +32,55 @@ fn refuse_writes_with_deleted_flag(query: &Query) -> Result<(), ApiError> {
 
 /// The work area must belong to the caller's account; any other is indistinguishable from
 /// one that does not exist.
-async fn own_work_area(state: &AppState, user: &User, id: i64) -> Result<(), ApiError> {
+pub(crate) async fn own_work_area(state: &AppState, user: &User, id: i64) -> Result<(), ApiError> {
     match state.repo.work_area(user.account_id, id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::NotFound),
     }
+}
+
+/// The jobs' representations, with the lists named by `expand` nested in their links (one
+/// query per list for all the jobs, not one per job).
+async fn render_jobs(
+    state: &AppState,
+    urls: &Urls,
+    jobs: &[Job],
+    expand: &[SubKind],
+) -> Result<Vec<Resource>, ApiError> {
+    let today = state.today();
+    let mut rendered: Vec<Resource> = jobs
+        .iter()
+        .map(|j| resources::job(urls, j, today))
+        .collect();
+    if expand.is_empty() || jobs.is_empty() {
+        return Ok(rendered);
+    }
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    for &kind in expand {
+        let mut lists: Vec<Vec<Resource>> = vec![Vec::new(); jobs.len()];
+        for sub in state.repo.subs(kind, &ids).await? {
+            if let Some(&i) = position.get(&sub.job_id()) {
+                let job = &jobs[i];
+                lists[i].push(resources::sub(urls, job.work_area_id, &sub, job.deleted));
+            }
+        }
+        for (resource, list) in rendered.iter_mut().zip(lists) {
+            resources::expand(resource, vec![(kind, list)]);
+        }
+    }
+    Ok(rendered)
+}
+
+async fn render_one(
+    state: &AppState,
+    urls: &Urls,
+    job: Job,
+    query: &Query,
+) -> Result<Resource, ApiError> {
+    let mut rendered =
+        render_jobs(state, urls, std::slice::from_ref(&job), &query.expand()).await?;
+    rendered.pop().ok_or(ApiError::Internal)
 }
 
 pub async fn list(
@@ -55,7 +103,6 @@ pub async fn list(
             page: params.page,
         })
         .await?;
-    let today = state.today();
     let base = urls.jobs(work_area_id);
     let (prev, next) = match (params.page, page.total_entries) {
         (Some(p), Some(total)) => (
@@ -70,11 +117,7 @@ pub async fn list(
         total_entries: page.total_entries,
         prev,
         next,
-        items: page
-            .jobs
-            .iter()
-            .map(|j| resources::job(&urls, j, today))
-            .collect(),
+        items: render_jobs(&state, &urls, &page.jobs, &query.expand()).await?,
     };
     Ok(collection_response(format, &collection))
 }
@@ -100,7 +143,7 @@ pub async fn create(
     let plan = job::plan(&attrs, template.as_ref()).map_err(ApiError::Validation)?;
     let created = state.repo.create_job(work_area_id, &plan).await?;
     let location = urls.job(work_area_id, created.id);
-    let resource = resources::job(&urls, &created, state.today());
+    let resource = render_one(&state, &urls, created, &query).await?;
     Ok(created_response(format, &resource, &location))
 }
 
@@ -119,10 +162,8 @@ pub async fn show(
         .job(work_area_id, id, query.deleted())
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(resource_response(
-        format,
-        &resources::job(&urls, &found, state.today()),
-    ))
+    let resource = render_one(&state, &urls, found, &query).await?;
+    Ok(resource_response(format, &resource))
 }
 
 pub async fn update(
@@ -141,7 +182,7 @@ pub async fn update(
     match state.repo.update_job(work_area_id, id, &changes).await? {
         Change::Done(updated) => Ok(resource_response(
             format,
-            &resources::job(&urls, &updated, state.today()),
+            &render_one(&state, &urls, updated, &query).await?,
         )),
         Change::NotFound => Err(ApiError::NotFound),
         Change::Invalid(errors) => Err(ApiError::Validation(errors)),

@@ -2,6 +2,7 @@
 //! store, render the answer.
 pub mod jobs;
 pub mod root;
+pub mod subresources;
 pub mod work_areas;
 
 use crate::http::error::ApiError;

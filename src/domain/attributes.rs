@@ -222,6 +222,55 @@ pub fn date(attrs: &Attributes, name: &str) -> Result<Given<NaiveDate>, String> 
     }
 }
 
+/// A boolean attribute: JSON `true`/`false`, XML `true`/`false` (typed or not; `1`/`0` too, as
+/// Rails reads them).
+pub fn boolean(attrs: &Attributes, name: &str) -> Result<Given<bool>, String> {
+    let invalid = || format!("{} must be true or false", human_name(name));
+    match attrs.get(name) {
+        None => Ok(Given::Absent),
+        Some(Value::Null) => Ok(Given::Null),
+        Some(Value::Bool(b)) => Ok(Given::Value(*b)),
+        Some(Value::Text(text))
+        | Some(Value::Typed {
+            kind: TypeHint::Boolean,
+            text,
+        }) => match text.trim() {
+            "true" | "1" => Ok(Given::Value(true)),
+            "false" | "0" => Ok(Given::Value(false)),
+            "" => Ok(Given::Null),
+            _ => Err(invalid()),
+        },
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// An integer attribute: a JSON integer, or XML digits (typed `integer` or untyped). Fractions
+/// and text are refused rather than rounded.
+pub fn integer(attrs: &Attributes, name: &str) -> Result<Given<i64>, String> {
+    let invalid = || format!("{} must be an integer", human_name(name));
+    match attrs.get(name) {
+        None => Ok(Given::Absent),
+        Some(Value::Null) => Ok(Given::Null),
+        Some(Value::Integer(i)) => Ok(Given::Value(*i)),
+        Some(Value::Text(text))
+        | Some(Value::Typed {
+            kind: TypeHint::Integer,
+            text,
+        }) => {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(Given::Null);
+            }
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            text.parse().map(Given::Value).map_err(|_| invalid())
+        }
+        Some(_) => Err(invalid()),
+    }
+}
+
 /// A string attribute that is required to be present and not blank when `required`.
 pub fn required_string(attrs: &Attributes, name: &str, errors: &mut Vec<String>) -> Option<String> {
     match string(attrs, name) {
@@ -281,6 +330,23 @@ mod tests {
         );
         assert!(string(&attrs, "tag_list").is_err());
         assert_eq!(string(&attrs, "title"), Ok(Given::Value("tab\tok".into())));
+    }
+
+    #[test]
+    fn integers_and_booleans_refuse_what_they_are_not() {
+        let attrs = crate::http::body::parse_json(
+            br#"{"a": 3, "b": 3.2, "c": "12", "d": "1x", "e": true, "f": "false", "g": "yes", "h": [1]}"#,
+        )
+        .unwrap();
+        assert_eq!(integer(&attrs, "a"), Ok(Given::Value(3)));
+        assert_eq!(integer(&attrs, "b"), Err("B must be an integer".into()));
+        assert_eq!(integer(&attrs, "c"), Ok(Given::Value(12)));
+        assert!(integer(&attrs, "d").is_err());
+        assert!(integer(&attrs, "h").is_err());
+        assert_eq!(boolean(&attrs, "e"), Ok(Given::Value(true)));
+        assert_eq!(boolean(&attrs, "f"), Ok(Given::Value(false)));
+        assert_eq!(boolean(&attrs, "g"), Err("G must be true or false".into()));
+        assert_eq!(integer(&attrs, "zz"), Ok(Given::Absent));
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod attributes;
 pub mod dates;
 pub mod job;
 pub mod status;
+pub mod subresources;
 
 /// A robot user: authenticates with Digest and sees its own account's work areas only.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::negotiate;
 use super::params::Query;
 use crate::domain::attributes::Attributes;
+use crate::domain::subresources::SubKind;
 use crate::repr::resources::Urls;
 use crate::repr::Format;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -73,6 +74,39 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
             .map(|s| parse_id(s).ok_or(ApiError::NotFound))
             .collect::<Result<_, _>>()
             .map(Ids)
+    }
+}
+
+/// The path of a job's sub-resource: `/work_areas/{wa}/jobs/{job}/{kind}[/{id}]`.
+#[derive(Debug, Clone, Copy)]
+pub struct SubPath {
+    pub work_area_id: i64,
+    pub job_id: i64,
+    pub kind: SubKind,
+    pub id: Option<i64>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SubPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let id = |i: usize| {
+            raw.get(i)
+                .and_then(|s| parse_id(s))
+                .ok_or(ApiError::NotFound)
+        };
+        Ok(SubPath {
+            work_area_id: id(0)?,
+            job_id: id(1)?,
+            kind: raw
+                .get(2)
+                .and_then(|k| SubKind::parse(k))
+                .ok_or(ApiError::NotFound)?,
+            id: if raw.len() > 3 { Some(id(3)?) } else { None },
+        })
     }
 }
 

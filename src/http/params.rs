@@ -1,6 +1,7 @@
 //! Query parameters, parsed and validated once: the `deleted` flag, pagination and `filter`.
 use super::error::ApiError;
 use crate::domain::status::Filter;
+use crate::domain::subresources::SubKind;
 use crate::store::Page;
 
 pub const DEFAULT_PER_PAGE: i64 = 50;
@@ -85,6 +86,24 @@ fn encode_pair(pair: &Pair) -> String {
         format!("{key}={value}")
     } else {
         key
+    }
+}
+
+impl Query {
+    /// `expand=tasks,assets` (commas raw or as `%2C`): the lists to nest in each job, in the
+    /// order of the job's links; unknown names are ignored.
+    pub fn expand(&self) -> Vec<SubKind> {
+        let wanted: Vec<&str> = self
+            .pairs
+            .iter()
+            .filter(|p| p.key == "expand")
+            .flat_map(|p| p.value.split(','))
+            .map(str::trim)
+            .collect();
+        SubKind::ALL
+            .into_iter()
+            .filter(|k| wanted.contains(&k.plural()))
+            .collect()
     }
 }
 
@@ -189,6 +208,16 @@ mod tests {
         for raw in ["", "deleted=false", "deleted=0"] {
             assert!(!Query::parse(Some(raw)).deleted(), "{raw}");
         }
+    }
+
+    #[test]
+    fn expand_names_known_lists_only() {
+        let q = Query::parse(Some("expand=problems,tasks%2Cbogus&expand=notes"));
+        assert_eq!(
+            q.expand(),
+            vec![SubKind::Tasks, SubKind::Notes, SubKind::Problems]
+        );
+        assert!(Query::parse(Some("expand=")).expand().is_empty());
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub fn resource_object(resource: &Resource) -> Map<String, Value> {
     }
     for link in &resource.links {
         object.insert(format!("{}_link", link.rel), link.href.clone().into());
+        if let Some(items) = &link.expanded {
+            let list = items.iter().map(|i| Value::Object(resource_object(i)));
+            object.insert(link.rel.to_string(), Value::Array(list.collect()));
+        }
     }
     object
 }

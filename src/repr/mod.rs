@@ -55,6 +55,8 @@ pub struct Link {
     pub href: String,
     /// Links to a page for people (`web`) carry `type="text/html"`.
     pub html: bool,
+    /// The list the link points to, nested in place when the client asked to `expand` it.
+    pub expanded: Option<Vec<Resource>>,
 }
 
 impl Link {
@@ -63,6 +65,7 @@ impl Link {
             rel,
             href,
             html: false,
+            expanded: None,
         }
     }
 }

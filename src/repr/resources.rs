@@ -1,6 +1,7 @@
 //! Builders: domain records → `Resource`, with their absolute links.
 use super::{Link, Resource, Scalar};
 use crate::domain::job::Job;
+use crate::domain::subresources::{Sub, SubKind};
 use crate::domain::WorkArea;
 use chrono::NaiveDate;
 
@@ -35,6 +36,14 @@ impl Urls {
 
     pub fn job(&self, work_area_id: i64, id: i64) -> String {
         format!("{}/api/work_areas/{work_area_id}/jobs/{id}", self.base)
+    }
+
+    pub fn subs(&self, work_area_id: i64, job_id: i64, kind: SubKind) -> String {
+        format!("{}/{}", self.job(work_area_id, job_id), kind.plural())
+    }
+
+    pub fn sub(&self, work_area_id: i64, job_id: i64, kind: SubKind, id: i64) -> String {
+        format!("{}/{id}", self.subs(work_area_id, job_id, kind))
     }
 }
 
@@ -106,6 +115,7 @@ pub fn job(urls: &Urls, job: &Job, today: NaiveDate) -> Resource {
         }
     }
     links.push(Link {
+        expanded: None,
         rel: "web",
         href: format!(
             "{}/video_services/{}/scheduled_titles/{}/workflow{flag}",
@@ -117,5 +127,66 @@ pub fn job(urls: &Urls, job: &Job, today: NaiveDate) -> Resource {
         kind: "job",
         fields,
         links,
+    }
+}
+
+/// A task, asset, note or problem. They have no `<id>` element: the id is in the self link.
+/// Sub-resources of a deleted job link with `?deleted`, as the job does.
+pub fn sub(urls: &Urls, work_area_id: i64, sub: &Sub, job_deleted: bool) -> Resource {
+    let flag = if job_deleted { "?deleted" } else { "" };
+    let (kind, id, job_id) = (sub.kind(), sub.id(), sub.job_id());
+    let fields = match sub {
+        Sub::Task(t) => {
+            let mut fields = vec![
+                ("name", Scalar::Str(t.name.clone())),
+                ("status", Scalar::Str(t.status.clone())),
+                ("requires_duration", Scalar::Bool(t.requires_duration)),
+            ];
+            if t.requires_duration {
+                fields.push(("duration", t.duration.clone().into()));
+            }
+            fields.push(("position", Scalar::Int(i64::from(t.position))));
+            fields.push(("responsible_email", t.responsible_email.clone().into()));
+            fields
+        }
+        Sub::Asset(a) => vec![
+            ("type_name", Scalar::Str(a.type_name.clone())),
+            ("status", Scalar::Str(a.status.clone())),
+            (
+                "progress",
+                a.progress
+                    .map_or(Scalar::Null, |p| Scalar::Int(i64::from(p))),
+            ),
+        ],
+        Sub::Note(n) => vec![
+            ("body", Scalar::Str(n.body.clone())),
+            ("creator", Scalar::Str(n.creator.clone())),
+            ("created_at", Scalar::DateTime(n.created_at)),
+        ],
+        Sub::Problem(p) => vec![
+            ("description", Scalar::Str(p.description.clone())),
+            ("dismissed", Scalar::Bool(p.dismissed)),
+            ("reporter", Scalar::Str(p.reporter.clone())),
+        ],
+    };
+    Resource {
+        kind: kind.singular(),
+        fields,
+        links: vec![
+            Link::new(
+                "self",
+                format!("{}{flag}", urls.sub(work_area_id, job_id, kind, id)),
+            ),
+            Link::new("job", format!("{}{flag}", urls.job(work_area_id, job_id))),
+        ],
+    }
+}
+
+/// Nests each expanded list inside the job's link of the same name.
+pub fn expand(job: &mut Resource, lists: Vec<(SubKind, Vec<Resource>)>) {
+    for (kind, items) in lists {
+        if let Some(link) = job.links.iter_mut().find(|l| l.rel == kind.plural()) {
+            link.expanded = Some(items);
+        }
     }
 }

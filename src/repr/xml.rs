@@ -59,7 +59,7 @@ pub fn write_resource(out: &mut String, resource: &Resource, depth: usize) {
     for link in &resource.links {
         out.push_str(&pad);
         out.push_str("  ");
-        write_link(out, link);
+        write_link(out, link, depth + 1);
         out.push('\n');
     }
     let _ = writeln!(out, "{pad}</{root}>");
@@ -87,7 +87,8 @@ fn write_field(out: &mut String, name: &str, value: &Scalar) {
     }
 }
 
-fn write_link(out: &mut String, link: &Link) {
+/// A link; an expanded one wraps its list: `<link rel="tasks" href=".."><tasks type="array">…`.
+fn write_link(out: &mut String, link: &Link, depth: usize) {
     if link.html {
         out.push_str("<link type=\"text/html\" ");
     } else {
@@ -95,10 +96,21 @@ fn write_link(out: &mut String, link: &Link) {
     }
     let _ = write!(
         out,
-        "rel=\"{}\" href=\"{}\"/>",
+        "rel=\"{}\" href=\"{}\"",
         link.rel,
         escape(link.href.as_str())
     );
+    let Some(items) = &link.expanded else {
+        out.push_str("/>");
+        return;
+    };
+    let pad = "  ".repeat(depth);
+    let list = dasherize(link.rel);
+    let _ = writeln!(out, ">\n{pad}  <{list} type=\"array\">");
+    for item in items {
+        write_resource(out, item, depth + 2);
+    }
+    let _ = write!(out, "{pad}  </{list}>\n{pad}</link>");
 }
 
 /// `work_area` → `work-area`.

@@ -1,9 +1,12 @@
 //! Storage: the `Repository` trait the handlers talk to, and its implementations.
 //! SQL lives only in this folder.
 pub mod postgres;
+mod postgres_subs;
 
+use crate::domain::attributes::Attributes;
 use crate::domain::job::{Job, JobChanges, JobPlan};
 use crate::domain::status::Filter;
+use crate::domain::subresources::{Placement, Sub, SubKind};
 use crate::domain::{Template, User, ValidationErrors, WorkArea};
 use crate::fixtures::Fixtures;
 use async_trait::async_trait;
@@ -96,6 +99,36 @@ pub trait Repository: Send + Sync {
     ) -> StoreResult<Change<Job>>;
     /// Soft-deletes a live job; `false` when there was none.
     async fn delete_job(&self, work_area_id: i64, id: i64) -> StoreResult<bool>;
+
+    /// The sub-resources of `kind` of the given jobs, each job's in list order (tasks by
+    /// position then id, the others by id).
+    async fn subs(&self, kind: SubKind, job_ids: &[i64]) -> StoreResult<Vec<Sub>>;
+    async fn sub(&self, kind: SubKind, job_id: i64, id: i64) -> StoreResult<Option<Sub>>;
+    /// Adds a sub-resource to a live job of the work area (`NotFound` when there is none).
+    async fn create_sub(
+        &self,
+        work_area_id: i64,
+        sub: &Sub,
+        placement: Placement,
+    ) -> StoreResult<Change<Sub>>;
+    /// Applies the attributes of an update request (see `domain::subresources::apply`) to a
+    /// sub-resource of a live job, atomically.
+    async fn update_sub(
+        &self,
+        work_area_id: i64,
+        job_id: i64,
+        kind: SubKind,
+        id: i64,
+        attrs: &Attributes,
+    ) -> StoreResult<Change<Sub>>;
+    /// Removes a sub-resource of a live job; `false` when there was none.
+    async fn delete_sub(
+        &self,
+        work_area_id: i64,
+        job_id: i64,
+        kind: SubKind,
+        id: i64,
+    ) -> StoreResult<bool>;
 
     /// Loads accounts, users, work areas and templates; loading the same file twice changes
     /// nothing. HA1 values are computed for `realm`.

@@ -1,7 +1,10 @@
 //! The PostgreSQL repository.
+use super::postgres_subs as subs;
 use super::{Change, JobPage, JobQuery, Repository, StoreError, StoreResult};
+use crate::domain::attributes::Attributes;
 use crate::domain::job::{ExternalRefs, Job, JobChanges, JobPlan};
 use crate::domain::status::{Counts, Filter};
+use crate::domain::subresources::{self, Placement, Sub, SubKind};
 use crate::domain::{Template, User, WorkArea};
 use crate::fixtures::{AccountFixture, Fixtures, TemplateFixture};
 use crate::http::digest::ha1_md5;
@@ -325,6 +328,103 @@ impl Repository for PostgresStore {
         Ok(result.rows_affected() == 1)
     }
 
+    async fn subs(&self, kind: SubKind, job_ids: &[i64]) -> StoreResult<Vec<Sub>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE job_id = ANY($1) ORDER BY {}",
+            subs::columns(kind),
+            subs::table(kind),
+            subs::order(kind)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(job_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| subs::from_row(kind, row))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn sub(&self, kind: SubKind, job_id: i64, id: i64) -> StoreResult<Option<Sub>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE job_id = $1 AND id = $2",
+            subs::columns(kind),
+            subs::table(kind)
+        );
+        let row = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| subs::from_row(kind, &r)).transpose()?)
+    }
+
+    async fn create_sub(
+        &self,
+        work_area_id: i64,
+        sub: &Sub,
+        placement: Placement,
+    ) -> StoreResult<Change<Sub>> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_live_job(&mut tx, work_area_id, sub.job_id()).await? {
+            return Ok(Change::NotFound);
+        }
+        let id = subs::insert(&mut tx, sub, placement).await?;
+        let created = sub_in(&mut tx, sub.kind(), sub.job_id(), id, false)
+            .await?
+            .ok_or_else(|| StoreError("created sub-resource vanished".into()))?;
+        tx.commit().await?;
+        Ok(Change::Done(created))
+    }
+
+    async fn update_sub(
+        &self,
+        work_area_id: i64,
+        job_id: i64,
+        kind: SubKind,
+        id: i64,
+        attrs: &Attributes,
+    ) -> StoreResult<Change<Sub>> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_live_job(&mut tx, work_area_id, job_id).await? {
+            return Ok(Change::NotFound);
+        }
+        let Some(mut sub) = sub_in(&mut tx, kind, job_id, id, true).await? else {
+            return Ok(Change::NotFound);
+        };
+        if let Err(errors) = subresources::apply(&mut sub, attrs) {
+            return Ok(Change::Invalid(errors));
+        }
+        subs::update(&mut tx, &sub).await?;
+        tx.commit().await?;
+        Ok(Change::Done(sub))
+    }
+
+    async fn delete_sub(
+        &self,
+        work_area_id: i64,
+        job_id: i64,
+        kind: SubKind,
+        id: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !lock_live_job(&mut tx, work_area_id, job_id).await? {
+            return Ok(false);
+        }
+        let sql = format!(
+            "DELETE FROM {} WHERE job_id = $1 AND id = $2",
+            subs::table(kind)
+        );
+        let deleted = sqlx::query(&sql)
+            .bind(job_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted == 1)
+    }
+
     async fn load_fixtures(&self, fixtures: &Fixtures, realm: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         // Serialises concurrent loads (several replicas starting at once).
@@ -337,6 +437,45 @@ impl Repository for PostgresStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Locks a live job of the work area for the rest of the transaction. Every write to a job's
+/// sub-resources takes this lock first, so writers of one job queue up in one order (no
+/// deadlocks) and a job deleted meanwhile is seen as gone.
+async fn lock_live_job(
+    tx: &mut Transaction<'_, Postgres>,
+    work_area_id: i64,
+    job_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query(
+        "SELECT id FROM jobs WHERE work_area_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(work_area_id)
+    .bind(job_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+async fn sub_in(
+    tx: &mut Transaction<'_, Postgres>,
+    kind: SubKind,
+    job_id: i64,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Sub>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE job_id = $1 AND id = $2{}",
+        subs::columns(kind),
+        subs::table(kind),
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = sqlx::query(&sql)
+        .bind(job_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| subs::from_row(kind, &r)).transpose()
 }
 
 fn work_area_from_row(r: &PgRow) -> Result<WorkArea, sqlx::Error> {
