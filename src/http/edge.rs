@@ -8,7 +8,8 @@ use crate::repr::resources::Urls;
 use crate::repr::Format;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::uri::Authority;
+use axum::http::{header, HeaderValue, Uri, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
@@ -44,19 +45,20 @@ pub async fn edge(
                 .and_then(|v| v.to_str().ok()),
         ),
     };
-    let urls = Urls::new(&base_url(&public_url, &request));
+    let base = base_url(&public_url, &request);
     if let Some(uri) = rewrite(request.uri(), &path) {
         *request.uri_mut() = uri;
     }
     request.extensions_mut().insert(RawTarget(raw.clone()));
-    request.extensions_mut().insert(urls);
 
-    let (response, format) = match format {
-        Ok(format) => {
+    let (response, format) = match (format, base) {
+        (Err(_), _) => (ApiError::NotAcceptable.into_response(), Format::Xml),
+        (Ok(format), Err(error)) => (error.into_response(), format),
+        (Ok(format), Ok(base)) => {
+            request.extensions_mut().insert(Urls::new(&base));
             request.extensions_mut().insert(format);
             (next.run(request).await, format)
         }
-        Err(_) => (ApiError::NotAcceptable.into_response(), Format::Xml),
     };
     let response = render_error_body(response, format);
 
@@ -100,18 +102,48 @@ fn rewrite(uri: &Uri, path: &str) -> Option<Uri> {
 }
 
 /// `scheme://host[:port]` from the configuration, or from the request's `Host`.
-fn base_url(public_url: &PublicUrl, request: &Request) -> String {
+/// The `Host` header must be one valid `host[:port]` (RFC 9112 §3.2: 400 otherwise, and
+/// HTTP/1.1 requires it), because it becomes part of every link the response carries.
+fn base_url(public_url: &PublicUrl, request: &Request) -> Result<String, ApiError> {
+    let bad_host = || ApiError::BadRequest("Missing or invalid Host header".into());
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(value), None) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|h| is_host(h))
+                .ok_or_else(bad_host)?,
+        ),
+        (Some(_), Some(_)) => return Err(bad_host()),
+        (None, _) if request.version() == Version::HTTP_11 => return Err(bad_host()),
+        (None, _) => None,
+    };
     if let Some(url) = &public_url.0 {
-        return url.clone();
+        return Ok(url.clone());
     }
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    format!("http://{host}")
+    Ok(format!("http://{}", host.unwrap_or("localhost")))
+}
+
+/// `host[:port]`: a registered name, IPv4 or bracketed IPv6 address, no user info, and a
+/// numeric port.
+fn is_host(value: &str) -> bool {
+    let Ok(authority) = value.parse::<Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    let name_ok = !name.is_empty()
+        && (name.starts_with('[')
+            || name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)));
+    let port_ok = match value.rsplit_once(':') {
+        Some((_, port)) if !value.ends_with(']') => {
+            authority.port_u16().is_some() && !port.is_empty()
+        }
+        _ => true,
+    };
+    name_ok && port_ok && !value.contains('@')
 }
 
 /// Errors carry their body as an `ErrorBody` extension; write it now that the format is known.
@@ -132,6 +164,32 @@ fn render_error_body(mut response: Response, format: Format) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_are_host_and_optional_port() {
+        for good in [
+            "example.test",
+            "example.test:9999",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "[::1]",
+            "a_b.test",
+        ] {
+            assert!(is_host(good), "{good}");
+        }
+        for bad in [
+            "",
+            "example.test\"><x",
+            "example.test:9999/evil",
+            "example.test:99x",
+            "user@example.test",
+            "example.test:",
+            "exa mple",
+            "example.test:99999",
+        ] {
+            assert!(!is_host(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn paths_lose_suffix_and_trailing_slash() {
