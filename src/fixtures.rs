@@ -63,6 +63,13 @@ pub struct TaskFixture {
     pub responsible_email: Option<String>,
 }
 
+impl UserFixture {
+    /// The Digest HA1 the store keeps instead of the password.
+    pub fn ha1(&self, realm: &str) -> String {
+        crate::http::digest::ha1_md5(&self.login, realm, &self.password)
+    }
+}
+
 impl Fixtures {
     pub fn parse(text: &str) -> Result<Fixtures, String> {
         let fixtures: Fixtures = toml::from_str(text).map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! Storage: the `Repository` trait the handlers talk to, and its implementations.
 //! SQL lives only in this folder.
 pub mod postgres;
-mod postgres_subs;
+mod sql_store;
 
 use crate::domain::attributes::Attributes;
 use crate::domain::job::{Job, JobChanges, JobPlan};
