@@ -22,7 +22,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve,
+    Serve {
+        /// Serve from a throw-away SQLite database, removed at exit (for test suites).
+        #[arg(long)]
+        ephemeral: bool,
+    },
     /// Create the database if needed and apply migrations, then exit.
     Migrate,
     /// Manage fixtures.
@@ -63,19 +67,25 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    let mut config = cli.config;
+    match cli.command.unwrap_or(Command::Serve { ephemeral: false }) {
+        Command::Serve { ephemeral } => {
+            let scratch = ephemeral.then(server::EphemeralDatabase::create);
+            if let Some(scratch) = &scratch {
+                config.database_url = Some(scratch.url());
+            }
             let prepared = server::prepare(&config).await?;
             let addr = prepared.addr;
             tracing::info!(%addr, "sequence is ready");
             println!(
                 "sequence listening on http://{addr}\n  try: curl --digest -u robot_user:password http://{addr}/api/work_areas/10/jobs?pagination=true"
             );
-            server::serve(prepared, server::shutdown_signal()).await
+            let served = server::serve(prepared, server::shutdown_signal()).await;
+            drop(scratch);
+            served
         }
         Command::Migrate => {
-            store::open(&config.database_url)
+            store::open(&config.database_url()?)
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!("database is migrated");
@@ -85,7 +95,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             action: FixturesAction::Load { file },
         } => {
             let fixtures = Fixtures::from_file(&file)?;
-            let repo = store::open(&config.database_url)
+            let repo = store::open(&config.database_url()?)
                 .await
                 .map_err(|e| e.to_string())?;
             repo.load_fixtures(&fixtures, &config.realm)

@@ -50,9 +50,10 @@ fn secret(config: &Config) -> Vec<u8> {
 }
 
 pub async fn prepare(config: &Config) -> Result<Prepared, String> {
-    let repo = store::open(&config.database_url)
+    let database_url = config.database_url()?;
+    let repo = store::open(&database_url)
         .await
-        .map_err(|e| format!("opening {}: {e}", store::redact(&config.database_url)))?;
+        .map_err(|e| format!("opening {}: {e}", store::redact(&database_url)))?;
     load_fixtures(&repo, config).await?;
     let state = AppState::new(repo.clone(), config, &secret(config));
     let app = build_app(state, config.public_url.clone());
@@ -100,4 +101,38 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// A throw-away SQLite database for `serve --ephemeral`: removed (with its WAL files) on drop.
+pub struct EphemeralDatabase {
+    path: std::path::PathBuf,
+}
+
+impl EphemeralDatabase {
+    pub fn create() -> EphemeralDatabase {
+        let mut nonce = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let name = format!(
+            "sequence-ephemeral-{}-{}.db",
+            std::process::id(),
+            hex::encode(nonce)
+        );
+        EphemeralDatabase {
+            path: std::env::temp_dir().join(name),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        crate::config::sqlite_url(&self.path)
+    }
+}
+
+impl Drop for EphemeralDatabase {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = self.path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! SQL lives only in this folder.
 pub mod postgres;
 mod sql_store;
+pub mod sqlite;
 
 use crate::domain::attributes::Attributes;
 use crate::domain::job::{Job, JobChanges, JobPlan};
@@ -141,9 +142,11 @@ pub type SharedRepository = Arc<dyn Repository>;
 pub async fn open(database_url: &str) -> StoreResult<SharedRepository> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PostgresStore::open(database_url).await?))
+    } else if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
     } else {
         Err(StoreError(format!(
-            "unsupported DATABASE_URL (expected postgres://…): {}",
+            "unsupported DATABASE_URL (expected postgres://… or sqlite://…): {}",
             redact(database_url)
         )))
     }

@@ -1,17 +1,72 @@
-//! The test harness: a real server on 127.0.0.1:0 over its own PostgreSQL database, and a
-//! Digest client built on the independent `http-auth` crate.
+//! The test harness: a real server on 127.0.0.1:0 over its own database — PostgreSQL or
+//! SQLite — and a Digest client built on the independent `http-auth` crate.
+//!
+//! `contract_tests!` declares tests that run once per backend (`name::postgres`,
+//! `name::sqlite`): the same HTTP behaviour is proven on both.
 #![allow(dead_code)]
 
 use http_auth::PasswordClient;
 use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
-use sequence::config::Config;
+use sequence::config::{sqlite_url, Config};
 use sequence::server;
+use std::cell::Cell;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
-/// Where test databases are created; `TEST_DATABASE_URL` points elsewhere.
+/// Declares async tests that run against every backend.
+#[allow(unused_macros)]
+macro_rules! contract_tests {
+    ($( $(#[$meta:meta])* async fn $name:ident() $body:block )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[test]
+                fn postgres() {
+                    crate::common::run(crate::common::Backend::Postgres, async $body)
+                }
+
+                #[test]
+                fn sqlite() {
+                    crate::common::run(crate::common::Backend::Sqlite, async $body)
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Postgres) };
+}
+
+/// The backend servers started by the current test use.
+pub fn backend() -> Backend {
+    BACKEND.with(Cell::get)
+}
+
+/// Runs one test body against `backend` on a two-worker runtime.
+pub fn run(backend: Backend, test: impl Future<Output = ()>) {
+    BACKEND.with(|b| b.set(backend));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(test);
+}
+
+/// Where PostgreSQL test databases are created; `TEST_DATABASE_URL` points elsewhere.
 pub fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
@@ -26,38 +81,61 @@ pub fn fixtures_path() -> PathBuf {
 /// The "today" tests run at unless they say otherwise: every reference example is pending.
 pub const TODAY: &str = "2010-05-01";
 
+/// A test's own database, removed when the test ends.
+enum Scratch {
+    Postgres { database: String },
+    Sqlite { path: PathBuf },
+}
+
 pub struct TestServer {
     pub base: String,
     pub database_url: String,
-    database: String,
+    scratch: Scratch,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+fn scratch_name() -> String {
+    format!(
+        "sequence_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        rand_suffix()
+    )
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         TestServer::start_with(|_| {}).await
     }
 
-    /// Starts a server on a fresh database, after `customize` has adjusted its configuration.
+    /// Starts a server on a fresh database of the current backend, after `customize` has
+    /// adjusted its configuration.
     pub async fn start_with(customize: impl FnOnce(&mut Config)) -> TestServer {
-        let database = format!(
-            "sequence_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            rand_suffix()
-        );
-        let database_url = format!("{}/{database}", server_url());
+        let name = scratch_name();
+        let (database_url, scratch) = match backend() {
+            Backend::Postgres => (
+                format!("{}/{name}", server_url()),
+                Scratch::Postgres { database: name },
+            ),
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (sqlite_url(&path), Scratch::Sqlite { path })
+            }
+        };
         let mut config = Config::for_database(&database_url);
         config.fixtures = Some(fixtures_path());
         config.today = Some(TODAY.parse().unwrap());
         config.secret = Some("test secret".into());
         customize(&mut config);
-        let prepared = server::prepare(&config)
-            .await
-            .unwrap_or_else(|e| panic!("cannot start the test server (is PostgreSQL up?): {e}"));
+        let prepared = server::prepare(&config).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot start the test server on {:?} (is PostgreSQL up?): {e}",
+                backend()
+            )
+        });
         let base = format!("http://{}", prepared.addr);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -69,7 +147,7 @@ impl TestServer {
         TestServer {
             base,
             database_url,
-            database,
+            scratch,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -83,14 +161,35 @@ impl TestServer {
         Client::new(&self.base, user, password)
     }
 
-    /// A direct connection to the server's database, for setting up states that no endpoint
-    /// can reach yet and for checking what was stored.
+    /// A direct PostgreSQL connection to the server's database (PostgreSQL-only tests).
     pub async fn db(&self) -> sqlx::PgPool {
+        assert_eq!(backend(), Backend::Postgres, "db() is for PostgreSQL tests");
         sqlx::postgres::PgPoolOptions::new()
             .max_connections(2)
             .connect(&self.database_url)
             .await
             .expect("connect to the test database")
+    }
+
+    /// The single integer a portable query returns (e.g. `SELECT count(*) FROM jobs`), read
+    /// straight from the server's database, whichever backend it is.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match backend() {
+            Backend::Postgres => {
+                let pool = self.db().await;
+                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+                pool.close().await;
+                n.expect("count query")
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url)
+                    .await
+                    .expect("open the test database");
+                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+                pool.close().await;
+                n.expect("count query")
+            }
+        }
     }
 }
 
@@ -110,24 +209,36 @@ impl Drop for TestServer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        // Dropping the database needs its own runtime: Drop may run inside the test's runtime.
-        let admin = format!("{}/postgres", server_url());
-        let database = self.database.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-                    let _ = sqlx::query(&sql).execute(&pool).await;
-                    pool.close().await;
+        match &self.scratch {
+            Scratch::Sqlite { path } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
                 }
-            });
-        })
-        .join();
+            }
+            Scratch::Postgres { database } => drop_postgres_database(database.clone()),
+        }
     }
+}
+
+/// Dropping the database needs its own runtime: Drop may run inside the test's runtime.
+fn drop_postgres_database(database: String) {
+    let admin = format!("{}/postgres", server_url());
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                let _ = sqlx::query(&sql).execute(&pool).await;
+                pool.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 /// One HTTP answer, read whole.
