@@ -1758,10 +1758,10 @@ contract_tests! {
     }
 }
 
-/// RFC 9112 §3.2: a request with an invalid `Host`, with two `Host` lines, or an HTTP/1.1
-/// request without one, is answered 400. Links are built from `Host`, so a lenient server
-/// writes whatever the client sent into every href.
 contract_tests! {
+    /// RFC 9112 §3.2: a request with an invalid `Host`, with two `Host` lines, or an HTTP/1.1
+    /// request without one, is answered 400. Links are built from `Host`, so a lenient server
+    /// writes whatever the client sent into every href.
     async fn an_invalid_missing_or_duplicate_host_is_400() {
         let server = TestServer::start().await;
         let c = challenge(&server).await;
