@@ -44,7 +44,9 @@ enum FixturesAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr; stdout carries only the ready line, for scripts to read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),

@@ -81,16 +81,75 @@ pub fn fixtures_path() -> PathBuf {
 /// The "today" tests run at unless they say otherwise: every reference example is pending.
 pub const TODAY: &str = "2010-05-01";
 
-/// A test's own database, removed when the test ends.
+/// A test's own database on the current backend, removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    scratch: Scratch,
+}
+
 enum Scratch {
     Postgres { database: String },
     Sqlite { path: PathBuf },
 }
 
+impl TestDatabase {
+    /// Names a fresh database; the server creates it on start.
+    pub fn new() -> TestDatabase {
+        let name = scratch_name();
+        match backend() {
+            Backend::Postgres => TestDatabase {
+                url: format!("{}/{name}", server_url()),
+                scratch: Scratch::Postgres { database: name },
+            },
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                TestDatabase {
+                    url: sqlite_url(&path),
+                    scratch: Scratch::Sqlite { path },
+                }
+            }
+        }
+    }
+
+    /// The single integer a portable query returns (e.g. `SELECT count(*) FROM jobs`).
+    pub async fn count(&self, sql: &str) -> i64 {
+        match &self.scratch {
+            Scratch::Postgres { .. } => {
+                let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+                pool.close().await;
+                n.expect("count query")
+            }
+            Scratch::Sqlite { .. } => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.expect("open");
+                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+                pool.close().await;
+                n.expect("count query")
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.scratch {
+            Scratch::Sqlite { path } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Scratch::Postgres { database } => drop_postgres_database(database.clone()),
+        }
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub database_url: String,
-    scratch: Scratch,
+    // Dropped after the server is stopped (fields drop in order, after `Drop::drop`).
+    database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -114,17 +173,8 @@ impl TestServer {
     /// Starts a server on a fresh database of the current backend, after `customize` has
     /// adjusted its configuration.
     pub async fn start_with(customize: impl FnOnce(&mut Config)) -> TestServer {
-        let name = scratch_name();
-        let (database_url, scratch) = match backend() {
-            Backend::Postgres => (
-                format!("{}/{name}", server_url()),
-                Scratch::Postgres { database: name },
-            ),
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                (sqlite_url(&path), Scratch::Sqlite { path })
-            }
-        };
+        let database = TestDatabase::new();
+        let database_url = database.url.clone();
         let mut config = Config::for_database(&database_url);
         config.fixtures = Some(fixtures_path());
         config.today = Some(TODAY.parse().unwrap());
@@ -147,7 +197,7 @@ impl TestServer {
         TestServer {
             base,
             database_url,
-            scratch,
+            database,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -171,25 +221,9 @@ impl TestServer {
             .expect("connect to the test database")
     }
 
-    /// The single integer a portable query returns (e.g. `SELECT count(*) FROM jobs`), read
-    /// straight from the server's database, whichever backend it is.
+    /// The single integer a portable query returns, read straight from the server's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        match backend() {
-            Backend::Postgres => {
-                let pool = self.db().await;
-                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
-                pool.close().await;
-                n.expect("count query")
-            }
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&self.database_url)
-                    .await
-                    .expect("open the test database");
-                let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
-                pool.close().await;
-                n.expect("count query")
-            }
-        }
+        self.database.count(sql).await
     }
 }
 
@@ -208,16 +242,6 @@ impl Drop for TestServer {
         }
         if let Some(task) = self.task.take() {
             task.abort();
-        }
-        match &self.scratch {
-            Scratch::Sqlite { path } => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-            Scratch::Postgres { database } => drop_postgres_database(database.clone()),
         }
     }
 }
@@ -343,23 +367,38 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
-        let first = self.attempt(method, path, headers, body, true).await;
+        self.try_send(method, path, headers, body)
+            .await
+            .expect("request sent")
+    }
+
+    /// Like `send`, but `None` when the connection fails (a server that was killed).
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Option<Reply> {
+        let first = self.attempt(method, path, headers, body, true).await?;
         if first.status != 401 {
-            return first;
+            return Some(first);
         }
         let Some(challenge) = first.header(WWW_AUTHENTICATE.as_str()) else {
-            return first;
+            return Some(first);
         };
         match PasswordClient::try_from(challenge) {
             Ok(client) => *self.digest.lock().unwrap() = Some(client),
-            Err(_) => return first,
+            Err(_) => return Some(first),
         }
         self.attempt(method, path, headers, body, true).await
     }
 
     /// Sends without credentials.
     pub async fn anonymous(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.attempt(method, path, headers, None, false).await
+        self.attempt(method, path, headers, None, false)
+            .await
+            .expect("request sent")
     }
 
     async fn attempt(
@@ -369,7 +408,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&str>,
         with_credentials: bool,
-    ) -> Reply {
+    ) -> Option<Reply> {
         let url = reqwest::Url::parse(&format!("{}{}", self.base, path)).expect("url");
         let uri = match url.query() {
             Some(q) => format!("{}?{}", url.path(), q),
@@ -401,15 +440,15 @@ impl Client {
         if let Some(value) = authorization {
             request = request.header(AUTHORIZATION, value);
         }
-        let response = request.send().await.expect("request sent");
+        let response = request.send().await.ok()?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.text().await.unwrap_or_default();
-        Reply {
+        let body = response.text().await.ok()?;
+        Some(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 }
 
