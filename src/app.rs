@@ -13,6 +13,7 @@ use axum::{middleware, Router};
 use chrono::NaiveDate;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// How long a Digest nonce stays valid (the real service documents five minutes).
 pub const NONCE_TTL: Duration = Duration::from_secs(300);
@@ -86,9 +87,13 @@ pub fn build_app(state: AppState, public_url: Option<String>) -> Router {
             require_digest,
         ))
         .with_state(state);
+    // A panic is a bug; it still gets a 500 in the negotiated format, not a dropped connection.
     let routed = Router::new()
         .merge(api)
-        .fallback(|| async { ApiError::NotFound });
+        .fallback(|| async { ApiError::NotFound })
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal.into_response()
+        }));
     Router::new()
         .fallback_service(routed)
         .layer(middleware::from_fn_with_state(PublicUrl(public_url), edge))

@@ -107,7 +107,7 @@ pub async fn list(
     let (prev, next) = match (params.page, page.total_entries) {
         (Some(p), Some(total)) => (
             (p.number > 1).then(|| format!("{base}?{}", query.with_page(p.number - 1))),
-            (p.offset() + p.per_page < total)
+            (p.offset().saturating_add(p.per_page) < total)
                 .then(|| format!("{base}?{}", query.with_page(p.number + 1))),
         ),
         _ => (None, None),

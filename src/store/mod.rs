@@ -58,6 +58,7 @@ pub struct Page {
 }
 
 impl Page {
+    /// Saturates: a page past any possible end is simply empty, never an overflow.
     pub fn offset(&self) -> i64 {
         (self.number - 1).saturating_mul(self.per_page)
     }
