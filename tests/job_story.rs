@@ -643,4 +643,37 @@ contract_tests! {
         created.assert_status(200);
         assert_eq!(created.json()["tasks"].as_array().unwrap().len(), 3);
     }
+
+    async fn nil_clears_optional_attributes_of_a_job() {
+        let server = TestServer::start().await;
+        let client = server.client();
+        let created = client
+            .post_xml(
+                JOBS,
+                "<job><name>N</name><begins-at>2011-01-01</begins-at><licensor-name>L</licensor-name>\
+                 <template>Basic</template><tag-list>Drama</tag-list>\
+                 <title-external-id>X-1</title-external-id></job>",
+            )
+            .await;
+        created.assert_status(200);
+        let id = created.header("location").unwrap().rsplit('/').next().unwrap().to_string();
+        let cleared = client
+            .put_xml(
+                &format!("{JOBS}/{id}"),
+                "<job><tag-list nil=\"true\"/><title-external-id nil=\"true\"/></job>",
+            )
+            .await;
+        cleared.assert_status(200);
+        assert!(cleared.body.contains("<tag-list></tag-list>"), "{}", cleared.body);
+        assert!(cleared.body.contains("<title-external-id nil=\"true\"/>"), "{}", cleared.body);
+        let json = client.get_json(&format!("{JOBS}/{id}")).await.json();
+        assert_eq!(json["tag_list"], "");
+        assert_eq!(json["title_external_id"], serde_json::Value::Null);
+        // A required attribute cannot be cleared.
+        let refused = client
+            .put_xml(&format!("{JOBS}/{id}"), "<job><name nil=\"true\"/></job>")
+            .await;
+        refused.assert_status(422);
+        assert!(refused.body.contains("<error>Name can't be blank</error>"), "{}", refused.body);
+    }
 }
