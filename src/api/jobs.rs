@@ -12,9 +12,13 @@ use crate::http::extract::{Ids, RequestBody};
 use crate::http::params::{ListParams, Query};
 use crate::repr::resources::{self, Urls};
 use crate::repr::Resource;
-use crate::repr::{Collection, Format};
+use crate::repr::{Collection, CollectionWriter, Format};
 use crate::store::{Change, JobQuery};
+use axum::body::{Body, Bytes};
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 
 /// Deleted jobs can only be read: any write that carries the flag is refused.
@@ -94,32 +98,103 @@ pub async fn list(
     let work_area_id = ids[0];
     let params = ListParams::from_query(&query)?;
     own_work_area(&state, &user, work_area_id).await?;
-    let page = state
-        .repo
-        .jobs(&JobQuery {
-            work_area_id,
-            deleted: params.deleted,
-            filter: params.filter,
-            page: params.page,
-        })
-        .await?;
-    let base = urls.jobs(work_area_id);
-    let (prev, next) = match (params.page, page.total_entries) {
-        (Some(p), Some(total)) => (
-            (p.number > 1).then(|| format!("{base}?{}", query.with_page(p.number - 1))),
-            (p.offset().saturating_add(p.per_page) < total)
-                .then(|| format!("{base}?{}", query.with_page(p.number + 1))),
-        ),
-        _ => (None, None),
+    let jobs = JobQuery {
+        work_area_id,
+        deleted: params.deleted,
+        filter: params.filter,
     };
+    let Some(page) = params.page else {
+        return Ok(stream_list(state, urls, jobs, format, query.expand()));
+    };
+    let found = state.repo.job_page(&jobs, page).await?;
+    let base = urls.jobs(work_area_id);
     let collection = Collection {
         kind: "jobs",
-        total_entries: page.total_entries,
-        prev,
-        next,
-        items: render_jobs(&state, &urls, &page.jobs, &query.expand()).await?,
+        total_entries: Some(found.total_entries),
+        prev: (page.number > 1).then(|| format!("{base}?{}", query.with_page(page.number - 1))),
+        next: (page.offset().saturating_add(page.per_page) < found.total_entries)
+            .then(|| format!("{base}?{}", query.with_page(page.number + 1))),
+        items: render_jobs(&state, &urls, &found.jobs, &query.expand()).await?,
     };
     Ok(collection_response(format, &collection))
+}
+
+/// Jobs fetched and rendered per chunk of a streamed list.
+const STREAM_BATCH: i64 = 500;
+
+/// What a streamed list still has to send.
+struct ListCursor {
+    state: AppState,
+    urls: Urls,
+    jobs: JobQuery,
+    expand: Vec<SubKind>,
+    writer: CollectionWriter,
+    after_id: i64,
+}
+
+/// The unpaginated list, which can hold every job of a work area: sent in batches as they are
+/// read (keyset on id), so memory stays flat and the first byte leaves at once. A storage failure
+/// half-way can no longer change the status: it is logged and the body is cut short.
+fn stream_list(
+    state: AppState,
+    urls: Urls,
+    jobs: JobQuery,
+    format: Format,
+    expand: Vec<SubKind>,
+) -> Response {
+    let head = Collection {
+        kind: "jobs",
+        total_entries: None,
+        prev: None,
+        next: None,
+        items: Vec::new(),
+    };
+    let (writer, opening) = CollectionWriter::start(format, &head);
+    let cursor = ListCursor {
+        state,
+        urls,
+        jobs,
+        expand,
+        writer,
+        after_id: 0,
+    };
+    let batches = stream::unfold(Some(cursor), |cursor| async move {
+        let mut cursor = cursor?;
+        match next_batch(&mut cursor).await {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(cursor))),
+            Ok(None) => Some((Ok(Bytes::from(cursor.writer.finish())), None)),
+            Err(error) => {
+                tracing::error!(?error, "streaming a jobs list failed");
+                Some((Err(std::io::Error::other("storage failure")), None))
+            }
+        }
+    });
+    let body = stream::once(async move { Ok(Bytes::from(opening)) }).chain(batches);
+    let mut response = Body::from_stream(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    response
+}
+
+/// The next chunk of items, or `None` when the list is exhausted.
+async fn next_batch(cursor: &mut ListCursor) -> Result<Option<String>, ApiError> {
+    let batch = cursor
+        .state
+        .repo
+        .jobs_after(&cursor.jobs, cursor.after_id, STREAM_BATCH)
+        .await?;
+    let Some(last) = batch.last() else {
+        return Ok(None);
+    };
+    cursor.after_id = last.id;
+    let rendered = render_jobs(&cursor.state, &cursor.urls, &batch, &cursor.expand).await?;
+    let mut chunk = String::with_capacity(rendered.len() * 2048);
+    for item in &rendered {
+        chunk.push_str(&cursor.writer.item(item));
+    }
+    Ok(Some(chunk))
 }
 
 pub async fn create(

@@ -7,15 +7,38 @@ pub fn resource_document(resource: &Resource) -> String {
     pretty(&Value::Object(resource_object(resource)))
 }
 
-pub fn collection_document(collection: &Collection) -> String {
-    let mut root = collection_head(collection);
-    let entries = collection
-        .items
-        .iter()
-        .map(|item| Value::Object(resource_object(item)))
-        .collect();
-    root.insert("entries".into(), Value::Array(entries));
-    pretty(&Value::Object(root))
+/// `{`, the keys before `entries`, and `"entries": [` — laid out as `to_string_pretty` would.
+pub fn collection_opening(collection: &Collection) -> String {
+    let mut out = String::from("{\n");
+    for (key, value) in collection_head(collection) {
+        out.push_str(&format!("  {}: {},\n", Value::String(key), value));
+    }
+    out.push_str("  \"entries\": [");
+    out
+}
+
+/// One entry, indented inside the `entries` array.
+pub fn collection_item(resource: &Resource, first: bool) -> String {
+    let text = serde_json::to_string_pretty(&Value::Object(resource_object(resource)))
+        .unwrap_or_else(|_| "{}".into());
+    let mut out = String::with_capacity(text.len() + 256);
+    out.push_str(if first { "\n" } else { ",\n" });
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        out.push_str(line);
+    }
+    out
+}
+
+pub fn collection_closing(empty: bool) -> String {
+    if empty {
+        "]\n}\n".into()
+    } else {
+        "\n  ]\n}\n".into()
+    }
 }
 
 /// The keys before `entries`, each only when present.

@@ -98,9 +98,51 @@ pub fn render_resource(format: Format, resource: &Resource) -> String {
 }
 
 pub fn render_collection(format: Format, collection: &Collection) -> String {
-    match format {
-        Format::Xml => xml::collection_document(collection),
-        Format::Json => json::collection_document(collection),
+    let (mut writer, mut out) = CollectionWriter::start(format, collection);
+    for item in &collection.items {
+        out.push_str(&writer.item(item));
+    }
+    out.push_str(&writer.finish());
+    out
+}
+
+/// Writes a collection piece by piece — opening, items, closing — so that a list of any length
+/// can be streamed with the same bytes a whole rendering would produce.
+pub struct CollectionWriter {
+    format: Format,
+    kind: &'static str,
+    written: usize,
+}
+
+impl CollectionWriter {
+    /// The writer and the opening text (declaration, total, prev/next links). The collection's
+    /// own items are not written.
+    pub fn start(format: Format, collection: &Collection) -> (CollectionWriter, String) {
+        let opening = match format {
+            Format::Xml => xml::collection_opening(collection),
+            Format::Json => json::collection_opening(collection),
+        };
+        let writer = CollectionWriter {
+            format,
+            kind: collection.kind,
+            written: 0,
+        };
+        (writer, opening)
+    }
+
+    pub fn item(&mut self, resource: &Resource) -> String {
+        self.written += 1;
+        match self.format {
+            Format::Xml => xml::collection_item(resource),
+            Format::Json => json::collection_item(resource, self.written == 1),
+        }
+    }
+
+    pub fn finish(self) -> String {
+        match self.format {
+            Format::Xml => xml::collection_closing(self.kind),
+            Format::Json => json::collection_closing(self.written == 0),
+        }
     }
 }
 

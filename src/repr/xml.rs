@@ -13,14 +13,21 @@ pub fn resource_document(resource: &Resource) -> String {
     out
 }
 
-pub fn collection_document(collection: &Collection) -> String {
-    let mut out = String::with_capacity(256 + collection.items.len() * 2048);
-    out.push_str(DECLARATION);
+pub fn collection_opening(collection: &Collection) -> String {
+    let mut out = String::from(DECLARATION);
     write_collection_head(&mut out, collection);
-    for item in &collection.items {
-        write_resource(&mut out, item, 1);
-    }
-    write_collection_tail(&mut out, collection.kind);
+    out
+}
+
+pub fn collection_item(resource: &Resource) -> String {
+    let mut out = String::with_capacity(2048);
+    write_resource(&mut out, resource, 1);
+    out
+}
+
+pub fn collection_closing(kind: &str) -> String {
+    let mut out = String::new();
+    write_collection_tail(&mut out, kind);
     out
 }
 

@@ -47,7 +47,6 @@ pub struct JobQuery {
     /// `true`: only deleted jobs (`?deleted`); `false`: only live ones.
     pub deleted: bool,
     pub filter: Option<Filter>,
-    pub page: Option<Page>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +65,8 @@ impl Page {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobPage {
-    /// Present when the query was paginated.
-    pub total_entries: Option<i64>,
+    /// How many jobs the whole query matches (not just this page).
+    pub total_entries: i64,
     pub jobs: Vec<Job>,
 }
 
@@ -88,7 +87,16 @@ pub trait Repository: Send + Sync {
     async fn work_area(&self, account_id: i64, id: i64) -> StoreResult<Option<WorkArea>>;
     async fn template(&self, account_id: i64, name: &str) -> StoreResult<Option<Template>>;
 
-    async fn jobs(&self, query: &JobQuery) -> StoreResult<JobPage>;
+    /// One page of a list, with the exact total of the whole list (read in constant time).
+    async fn job_page(&self, query: &JobQuery, page: Page) -> StoreResult<JobPage>;
+    /// Up to `limit` jobs of a list with ids above `after_id`, by id: the unpaginated list is
+    /// streamed in such batches.
+    async fn jobs_after(
+        &self,
+        query: &JobQuery,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
     /// A job of a work area; `deleted` selects between live and deleted jobs.
     async fn job(&self, work_area_id: i64, id: i64, deleted: bool) -> StoreResult<Option<Job>>;
     /// Creates the job and copies its template's tasks and assets, all or nothing.

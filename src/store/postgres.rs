@@ -12,6 +12,9 @@ type DbConn = sqlx::PgConnection;
 /// Row locks make concurrent writers of one job queue up.
 const FOR_UPDATE: &str = " FOR UPDATE";
 const IN_IDS: &str = "= ANY($1)";
+/// A page and its total must come from one snapshot.
+const READ_SNAPSHOT: Option<&str> =
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 
 /// The shared SQL is written in PostgreSQL's placeholder syntax already.
 fn sql(text: &str) -> Cow<'_, str> {

@@ -3,12 +3,13 @@
 //! `sql_store!(StoreType)` expands, inside a backend module, to the `Repository` implementation
 //! and its helpers. The module supplies what differs between databases:
 //! `type Db`, `type DbRow`, `type DbConn`, `fn sql(&str) -> Cow<str>` (placeholder syntax: the
-//! SQL here is written with `$1`), `const FOR_UPDATE`, `const IN_IDS` with `fn bind_ids`, and
+//! SQL here is written with `$1`), `const FOR_UPDATE`, `const IN_IDS` with `fn bind_ids`,
+//! `const READ_SNAPSHOT` (what makes a read transaction one snapshot), and
 //! `async fn lock_for_fixtures`; the store type has a `reader` and a `writer` pool.
 
 macro_rules! sql_store {
     ($store:ty) => {
-        use super::{Change, JobPage, JobQuery, Repository, StoreError, StoreResult};
+        use super::{Change, JobPage, JobQuery, Page, Repository, StoreError, StoreResult};
         use crate::domain::attributes::Attributes;
         use crate::domain::job::{ExternalRefs, Job, JobChanges, JobPlan};
         use crate::domain::status::{Counts, Filter};
@@ -55,21 +56,43 @@ fn job_from_row(row: &DbRow) -> Result<Job, sqlx::Error> {
     })
 }
 
-/// The `filter` values as conditions on the maintained counters (see `Filter::matches`).
-fn filter_condition(filter: Filter) -> &'static str {
+/// The three facts the list filters test, as SQL over some table's columns.
+struct Facts {
+    all_tasks: &'static str,
+    all_assets: &'static str,
+    problematic: &'static str,
+}
+
+/// On `jobs`: from the maintained counters.
+const JOB_FACTS: Facts = Facts {
+    all_tasks: "tasks_completed_count >= tasks_count",
+    all_assets: "assets_received_count >= assets_count",
+    problematic: "active_problems_count > 0",
+};
+
+/// On `job_tallies`: stored as columns.
+const TALLY_FACTS: Facts = Facts {
+    all_tasks: "all_tasks",
+    all_assets: "all_assets",
+    problematic: "problematic",
+};
+
+/// The `filter` values as SQL conditions (the same rules as `Filter::matches`).
+fn filter_condition(filter: Filter, facts: &Facts) -> String {
+    let Facts {
+        all_tasks: t,
+        all_assets: a,
+        problematic: p,
+    } = facts;
     match filter {
-        Filter::Ready => {
-            "tasks_completed_count >= tasks_count AND assets_received_count >= assets_count"
-        }
-        Filter::Pending => {
-            "(tasks_completed_count < tasks_count OR assets_received_count < assets_count)"
-        }
-        Filter::Completed => "tasks_completed_count >= tasks_count",
-        Filter::NotCompleted => "tasks_completed_count < tasks_count",
-        Filter::Received => "assets_received_count >= assets_count",
-        Filter::NotReceived => "assets_received_count < assets_count",
-        Filter::Problematic => "active_problems_count > 0",
-        Filter::NotProblematic => "active_problems_count = 0",
+        Filter::Ready => format!("({t}) AND ({a})"),
+        Filter::Pending => format!("NOT (({t}) AND ({a}))"),
+        Filter::Completed => format!("({t})"),
+        Filter::NotCompleted => format!("NOT ({t})"),
+        Filter::Received => format!("({a})"),
+        Filter::NotReceived => format!("NOT ({a})"),
+        Filter::Problematic => format!("({p})"),
+        Filter::NotProblematic => format!("NOT ({p})"),
     }
 }
 
@@ -83,7 +106,7 @@ fn push_job_conditions(qb: &mut QueryBuilder<'_, Db>, query: &JobQuery) {
     });
     if let Some(filter) = query.filter {
         qb.push(" AND ");
-        qb.push(filter_condition(filter));
+        qb.push(filter_condition(filter, &JOB_FACTS));
     }
 }
 
@@ -166,30 +189,58 @@ impl Repository for $store {
         Ok(template)
     }
 
-    async fn jobs(&self, query: &JobQuery) -> StoreResult<JobPage> {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
-        push_job_conditions(&mut qb, query);
-        qb.push(" ORDER BY id");
-        if let Some(page) = query.page {
-            qb.push(" LIMIT ");
-            qb.push_bind(page.per_page);
-            qb.push(" OFFSET ");
-            qb.push_bind(page.offset());
+    async fn job_page(&self, query: &JobQuery, page: Page) -> StoreResult<JobPage> {
+        // The page and its total come from one snapshot, so they agree under writers.
+        let mut tx = self.reader.begin().await?;
+        if let Some(statement) = READ_SNAPSHOT {
+            sqlx::query(statement).execute(&mut *tx).await?;
         }
-        let rows = qb.build().fetch_all(&self.reader).await?;
+        // Ids first, from the covering listing index; rows only for the page itself, so a
+        // deep OFFSET skips index entries, not table rows.
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id IN (SELECT id FROM jobs"
+        ));
+        push_job_conditions(&mut qb, query);
+        qb.push(" ORDER BY id LIMIT ");
+        qb.push_bind(page.per_page);
+        qb.push(" OFFSET ");
+        qb.push_bind(page.offset());
+        qb.push(") ORDER BY id");
+        let rows = qb.build().fetch_all(&mut *tx).await?;
         let jobs = rows.iter().map(job_from_row).collect::<Result<_, _>>()?;
-        let total_entries = match query.page {
-            None => None,
-            Some(_) => {
-                let mut count = QueryBuilder::<Db>::new("SELECT count(*) FROM jobs");
-                push_job_conditions(&mut count, query);
-                Some(count.build().fetch_one(&self.reader).await?.try_get(0)?)
-            }
-        };
+
+        let mut total = QueryBuilder::<Db>::new(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM job_tallies WHERE work_area_id = ",
+        );
+        total.push_bind(query.work_area_id);
+        total.push(" AND deleted = ");
+        total.push_bind(query.deleted);
+        if let Some(filter) = query.filter {
+            total.push(" AND ");
+            total.push(filter_condition(filter, &TALLY_FACTS));
+        }
+        let total_entries: i64 = total.build().fetch_one(&mut *tx).await?.try_get(0)?;
+        tx.commit().await?;
         Ok(JobPage {
             total_entries,
             jobs,
         })
+    }
+
+    async fn jobs_after(
+        &self,
+        query: &JobQuery,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {JOB_COLUMNS} FROM jobs"));
+        push_job_conditions(&mut qb, query);
+        qb.push(" AND id > ");
+        qb.push_bind(after_id);
+        qb.push(" ORDER BY id LIMIT ");
+        qb.push_bind(limit);
+        let rows = qb.build().fetch_all(&self.reader).await?;
+        Ok(rows.iter().map(job_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn job(&self, work_area_id: i64, id: i64, deleted: bool) -> StoreResult<Option<Job>> {

@@ -17,6 +17,8 @@ type DbConn = sqlx::SqliteConnection;
 /// The single writer connection already serialises writers: no row locks needed (or known).
 const FOR_UPDATE: &str = "";
 const IN_IDS: &str = "IN (SELECT value FROM json_each($1))";
+/// A read transaction in WAL mode already reads one snapshot.
+const READ_SNAPSHOT: Option<&str> = None;
 
 /// `$1` → `?1`: SQLite's numbered parameters bind by number, as PostgreSQL's do (its `$name`
 /// form would bind by order of first appearance).
