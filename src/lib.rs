@@ -8,6 +8,7 @@
 //! - `store/`  the `Repository` trait and its PostgreSQL implementation; SQL lives only here
 pub mod api;
 pub mod app;
+pub mod bulk;
 pub mod config;
 pub mod domain;
 pub mod fixtures;

@@ -2,7 +2,7 @@
 use clap::{Parser, Subcommand};
 use sequence::config::Config;
 use sequence::fixtures::Fixtures;
-use sequence::{server, store};
+use sequence::{bulk, server, store};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,6 +40,16 @@ enum Command {
 enum FixturesAction {
     /// Load a fixtures file (idempotent).
     Load { file: PathBuf },
+    /// Bulk-generate jobs (template `Eight`: 8 tasks, 4 assets; a spread of statuses, some
+    /// problems, 5% deleted) after loading the fixtures, for benchmarks and trials at scale.
+    Generate {
+        /// How many jobs to add.
+        #[arg(long)]
+        jobs: u64,
+        /// The work area that receives them.
+        #[arg(long, default_value_t = 10)]
+        work_area: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -106,5 +116,42 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!(file = %file.display(), "fixtures loaded");
             Ok(())
         }
+        Command::Fixtures {
+            action: FixturesAction::Generate { jobs, work_area },
+        } => generate(&config, jobs, work_area).await,
     }
+}
+
+/// Jobs generated and stored per transaction.
+const GENERATE_BATCH: u64 = 10_000;
+
+async fn generate(config: &Config, jobs: u64, work_area: i64) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let fixtures = match &config.fixtures {
+        Some(path) => Fixtures::from_file(path)?,
+        None => Fixtures::demo(),
+    };
+    let repo = store::open(&config.database_url()?)
+        .await
+        .map_err(|e| e.to_string())?;
+    repo.load_fixtures(&bulk::with_template(fixtures), &config.realm)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut done = 0;
+    while done < jobs {
+        let batch: Vec<_> = (done..jobs.min(done + GENERATE_BATCH))
+            .map(bulk::job)
+            .collect();
+        repo.bulk_insert(work_area, bulk::TEMPLATE, &batch)
+            .await
+            .map_err(|e| format!("bulk insert into work area {work_area}: {e}"))?;
+        done += batch.len() as u64;
+        tracing::info!(done, of = jobs, "generated");
+    }
+    repo.optimize().await.map_err(|e| e.to_string())?;
+    println!(
+        "generated {jobs} jobs in work area {work_area} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

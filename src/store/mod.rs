@@ -4,6 +4,7 @@ pub mod postgres;
 mod sql_store;
 pub mod sqlite;
 
+use crate::bulk::GeneratedJob;
 use crate::domain::attributes::Attributes;
 use crate::domain::job::{Job, JobChanges, JobPlan};
 use crate::domain::status::Filter;
@@ -139,6 +140,18 @@ pub trait Repository: Send + Sync {
         kind: SubKind,
         id: i64,
     ) -> StoreResult<bool>;
+
+    /// Stores generated jobs (and their tasks, assets and problems) in a work area as fast as the
+    /// backend allows, in one transaction per call; the template's name is recorded on each.
+    async fn bulk_insert(
+        &self,
+        work_area_id: i64,
+        template: &str,
+        jobs: &[GeneratedJob],
+    ) -> StoreResult<()>;
+    /// Refreshes the planner's statistics (and, where the backend needs it, visibility
+    /// information) after a bulk load.
+    async fn optimize(&self) -> StoreResult<()>;
 
     /// Loads accounts, users, work areas and templates; loading the same file twice changes
     /// nothing. HA1 values are computed for `realm`.

@@ -4,7 +4,8 @@
 //! and its helpers. The module supplies what differs between databases:
 //! `type Db`, `type DbRow`, `type DbConn`, `fn sql(&str) -> Cow<str>` (placeholder syntax: the
 //! SQL here is written with `$1`), `const FOR_UPDATE`, `const IN_IDS` with `fn bind_ids`,
-//! `const READ_SNAPSHOT` (what makes a read transaction one snapshot), and
+//! `const READ_SNAPSHOT` (what makes a read transaction one snapshot), `const OPTIMIZE`,
+//! `async fn bulk_insert` (the fastest load the backend has), and
 //! `async fn lock_for_fixtures`; the store type has a `reader` and a `writer` pool.
 
 macro_rules! sql_store {
@@ -437,6 +438,23 @@ impl Repository for $store {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted == 1)
+    }
+
+    async fn bulk_insert(
+        &self,
+        work_area_id: i64,
+        template: &str,
+        jobs: &[crate::bulk::GeneratedJob],
+    ) -> StoreResult<()> {
+        bulk_insert(&self.writer, work_area_id, template, jobs).await?;
+        Ok(())
+    }
+
+    async fn optimize(&self) -> StoreResult<()> {
+        for statement in OPTIMIZE {
+            sqlx::query(statement).execute(&self.writer).await?;
+        }
+        Ok(())
     }
 
     async fn load_fixtures(&self, fixtures: &Fixtures, realm: &str) -> StoreResult<()> {

@@ -78,6 +78,76 @@ impl SqliteStore {
     }
 }
 
+/// After a bulk load: statistics for the planner.
+const OPTIMIZE: &[&str] = &["ANALYZE"];
+
+/// Loads generated jobs in one transaction with ordinary inserts: the triggers keep the
+/// counters and tallies as for any other write (SQLite has no switch for them), and the single
+/// writer connection makes this as fast as SQLite writes go.
+async fn bulk_insert(
+    pool: &SqlitePool,
+    work_area_id: i64,
+    template: &str,
+    jobs: &[crate::bulk::GeneratedJob],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let now = chrono::Utc::now();
+    for job in jobs {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (work_area_id, name, begins_at, due_date, ends_at, licensor_name, \
+             tag_list, due_date_offset_days, template_name, deleted_at) \
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, 0, ?7, NULL) RETURNING id",
+        )
+        .bind(work_area_id)
+        .bind(&job.name)
+        .bind(job.begins_at)
+        .bind(job.ends_at)
+        .bind(job.licensor_name)
+        .bind(job.tag_list)
+        .bind(template)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (position, (name, done)) in (1..).zip(&job.tasks) {
+            sqlx::query(
+                "INSERT INTO tasks (job_id, name, status, position) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(id)
+            .bind(*name)
+            .bind(if *done { "completed" } else { "pending" })
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (kind, status) in &job.assets {
+            sqlx::query("INSERT INTO assets (job_id, type_name, status) VALUES (?1, ?2, ?3)")
+                .bind(id)
+                .bind(*kind)
+                .bind(*status)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for dismissed in &job.problems {
+            sqlx::query(
+                "INSERT INTO problems (job_id, description, dismissed, reporter) \
+                 VALUES (?1, 'Generated problem', ?2, 'generator')",
+            )
+            .bind(id)
+            .bind(*dismissed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Deleted last, so that the triggers file the job under its final tally.
+        if job.deleted {
+            sqlx::query("UPDATE jobs SET deleted_at = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await
+}
+
 sql_store!(SqliteStore);
 
 #[cfg(test)]

@@ -173,7 +173,18 @@ impl TestServer {
     /// Starts a server on a fresh database of the current backend, after `customize` has
     /// adjusted its configuration.
     pub async fn start_with(customize: impl FnOnce(&mut Config)) -> TestServer {
-        let database = TestDatabase::new();
+        TestServer::start_on_with(TestDatabase::new(), customize).await
+    }
+
+    /// Starts a server on a database a test has already filled.
+    pub async fn start_on(database: TestDatabase) -> TestServer {
+        TestServer::start_on_with(database, |_| {}).await
+    }
+
+    async fn start_on_with(
+        database: TestDatabase,
+        customize: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let database_url = database.url.clone();
         let mut config = Config::for_database(&database_url);
         config.fixtures = Some(fixtures_path());
