@@ -1,6 +1,7 @@
 //! The whole route table on one screen, and the state handlers share.
-use crate::api::{jobs, root, subresources, work_areas};
+use crate::api::{events, jobs, root, subresources, work_areas};
 use crate::config::Config;
+use crate::delivery::HookSettings;
 use crate::http::auth::require_digest;
 use crate::http::digest::DigestAuth;
 use crate::http::edge::{edge, PublicUrl};
@@ -24,6 +25,7 @@ pub struct AppState {
     pub digest: Arc<DigestAuth>,
     /// A fixed "today" for the derived statuses (tests, demos); `None` = the UTC date.
     pub today: Option<NaiveDate>,
+    pub hooks: HookSettings,
 }
 
 impl AppState {
@@ -32,6 +34,10 @@ impl AppState {
             repo,
             digest: Arc::new(DigestAuth::new(&config.realm, secret, NONCE_TTL)),
             today: config.today,
+            hooks: HookSettings {
+                allow_private: config.hooks_allow_private,
+                retry_base: Duration::from_millis(config.hooks_retry_base_ms),
+            },
         }
     }
 
@@ -64,6 +70,12 @@ pub fn build_app(state: AppState, public_url: Option<String>) -> Router {
                 "GET, HEAD, PUT, DELETE",
                 get(jobs::show).put(jobs::update).delete(jobs::delete),
             ),
+        )
+        .route("/api/events", methods("GET, HEAD", get(events::list)))
+        .route("/api/events/{id}", methods("GET, HEAD", get(events::show)))
+        .route(
+            "/api/work_areas/{wa}/jobs/{id}/hooks/{hook_id}/deliveries",
+            methods("GET, HEAD", get(events::deliveries)),
         )
         .route(
             "/api/work_areas/{wa}/jobs/{id}/{kind}",

@@ -50,6 +50,19 @@ pub struct Config {
     #[arg(long, env = "SEQUENCE_FIXTURES", global = true)]
     pub fixtures: Option<PathBuf>,
 
+    /// Let hooks call loopback, private and link-local addresses (tests, local use).
+    #[arg(long, env = "SEQUENCE_HOOKS_ALLOW_PRIVATE", global = true)]
+    pub hooks_allow_private: bool,
+
+    /// First retry delay of a failed hook delivery, in milliseconds; it doubles per attempt.
+    #[arg(
+        long,
+        env = "SEQUENCE_HOOKS_RETRY_BASE_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub hooks_retry_base_ms: u64,
+
     /// Fixed date (YYYY-MM-DD) used as "today" by the derived statuses. Default: the UTC date.
     #[arg(long, env = "SEQUENCE_TODAY", global = true)]
     pub today: Option<NaiveDate>,
@@ -81,6 +94,8 @@ impl Config {
             realm: "Production Sequence".to_string(),
             secret: None,
             fixtures: None,
+            hooks_allow_private: false,
+            hooks_retry_base_ms: 30_000,
             today: None,
         }
     }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod bulk;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod fixtures;
 pub mod http;

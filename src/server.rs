@@ -1,7 +1,9 @@
 //! Starting the server: open the store, load fixtures, bind, serve until asked to stop.
 use crate::app::{build_app, AppState};
 use crate::config::Config;
+use crate::delivery::{self, Worker};
 use crate::fixtures::Fixtures;
+use crate::repr::resources::Urls;
 use crate::store::{self, SharedRepository};
 use axum::Router;
 use rand::RngCore;
@@ -15,6 +17,8 @@ pub struct Prepared {
     pub app: Router,
     pub repo: SharedRepository,
     pub addr: SocketAddr,
+    /// The hook delivery worker; it stops when the server does.
+    pub worker: Worker,
 }
 
 /// Loads the configured fixtures (or the demo set) into the store.
@@ -56,16 +60,24 @@ pub async fn prepare(config: &Config) -> Result<Prepared, String> {
         .map_err(|e| format!("opening {}: {e}", store::redact(&database_url)))?;
     load_fixtures(&repo, config).await?;
     let state = AppState::new(repo.clone(), config, &secret(config));
+    let hooks = state.hooks.clone();
     let app = build_app(state, config.public_url.clone());
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Payloads are sent outside any request, so their links need a base of their own.
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let worker = delivery::start(repo.clone(), hooks, Urls::new(&base));
     Ok(Prepared {
         listener,
         app,
         repo,
         addr,
+        worker,
     })
 }
 
@@ -74,6 +86,7 @@ pub async fn serve(
     prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let _worker = prepared.worker;
     axum::serve(prepared.listener, prepared.app)
         .with_graceful_shutdown(shutdown)
         .await

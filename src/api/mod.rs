@@ -1,5 +1,6 @@
 //! Handlers, one file per resource. Each is thin: read the request, ask the domain and the
 //! store, render the answer.
+pub mod events;
 pub mod jobs;
 pub mod root;
 pub mod subresources;

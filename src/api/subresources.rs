@@ -2,16 +2,20 @@
 use super::jobs::{own_work_area, refuse_writes_with_deleted_flag};
 use super::{collection_response, created_response, no_content, resource_response, ApiResult};
 use crate::app::AppState;
+use crate::delivery::check_destination;
+use crate::domain::attributes::{self as attr, Given};
 use crate::domain::job::Job;
-use crate::domain::subresources::{self, Author};
+use crate::domain::subresources::{self, Author, Sub, SubKind};
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{RequestBody, SubPath};
 use crate::http::params::Query;
 use crate::repr::resources::{self, Urls};
+use crate::repr::Scalar;
 use crate::repr::{Collection, Format};
 use crate::store::Change;
 use axum::extract::State;
+use rand::RngCore;
 
 /// The job a sub-resource path names: live, or deleted when the flag is given.
 async fn parent_job(
@@ -87,8 +91,14 @@ pub async fn create(
         login: &user.login,
         now: chrono::Utc::now(),
     };
-    let (sub, placement) = subresources::new_sub(path.kind, path.job_id, &attrs, &author)
+    let (mut sub, placement) = subresources::new_sub(path.kind, path.job_id, &attrs, &author)
         .map_err(ApiError::Validation)?;
+    if let Sub::Hook(hook) = &mut sub {
+        check_destination(&hook.url, state.hooks.allow_private)
+            .await
+            .map_err(|m| ApiError::Validation(vec![m]))?;
+        hook.secret = new_secret();
+    }
     match state
         .repo
         .create_sub(path.work_area_id, &sub, placement)
@@ -96,7 +106,13 @@ pub async fn create(
     {
         Change::Done(created) => {
             let location = urls.sub(path.work_area_id, path.job_id, path.kind, created.id());
-            let resource = resources::sub(&urls, path.work_area_id, &created, false);
+            let mut resource = resources::sub(&urls, path.work_area_id, &created, false);
+            // The signing key is shown once, to whoever registered the hook.
+            if let Sub::Hook(hook) = &created {
+                resource
+                    .fields
+                    .push(("secret", Scalar::Str(hook.secret.clone())));
+            }
             Ok(created_response(format, &resource, &location))
         }
         Change::NotFound => Err(ApiError::NotFound),
@@ -116,6 +132,13 @@ pub async fn update(
     refuse_writes_with_deleted_flag(&query)?;
     own_work_area(&state, &user, path.work_area_id).await?;
     let id = path.id.ok_or(ApiError::NotFound)?;
+    if path.kind == SubKind::Hooks {
+        if let Ok(Given::Value(url)) = attr::string(&attrs, "url") {
+            check_destination(url.trim(), state.hooks.allow_private)
+                .await
+                .map_err(|m| ApiError::Validation(vec![m]))?;
+        }
+    }
     match state
         .repo
         .update_sub(path.work_area_id, path.job_id, path.kind, id, &attrs)
@@ -148,4 +171,11 @@ pub async fn delete(
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+/// 32 random bytes, hex: the key a hook's deliveries are signed with.
+fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    hex::encode(key)
 }

@@ -2,6 +2,7 @@
 //! derived from them.
 pub mod attributes;
 pub mod dates;
+pub mod events;
 pub mod job;
 pub mod status;
 pub mod subresources;

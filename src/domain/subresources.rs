@@ -1,6 +1,7 @@
 //! A job's sub-resources — tasks, assets, notes and problems — and the rules for writing them.
 //! Their statuses feed the job's derived statuses through the store's counters.
 use super::attributes::{self as attr, collect, Attributes, Given};
+use super::events;
 use super::ValidationErrors;
 use chrono::{DateTime, Utc};
 
@@ -10,14 +11,16 @@ pub enum SubKind {
     Assets,
     Notes,
     Problems,
+    Hooks,
 }
 
 impl SubKind {
-    pub const ALL: [SubKind; 4] = [
+    pub const ALL: [SubKind; 5] = [
         SubKind::Tasks,
         SubKind::Assets,
         SubKind::Notes,
         SubKind::Problems,
+        SubKind::Hooks,
     ];
 
     /// The path segment and collection name: `tasks`.
@@ -27,6 +30,7 @@ impl SubKind {
             SubKind::Assets => "assets",
             SubKind::Notes => "notes",
             SubKind::Problems => "problems",
+            SubKind::Hooks => "hooks",
         }
     }
 
@@ -37,6 +41,7 @@ impl SubKind {
             SubKind::Assets => "asset",
             SubKind::Notes => "note",
             SubKind::Problems => "problem",
+            SubKind::Hooks => "hook",
         }
     }
 
@@ -87,6 +92,23 @@ pub struct Problem {
     pub reporter: String,
 }
 
+/// A callback registered on a job: the server POSTs matching events to `url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    pub id: i64,
+    pub job_id: i64,
+    pub url: String,
+    /// Comma-separated event types; empty means every event of the job and its sub-resources.
+    pub events: String,
+    /// `xml` or `json`.
+    pub format: String,
+    pub active: bool,
+    /// The HMAC key of the signature header; shown to the client once, at creation.
+    pub secret: String,
+}
+
+pub const HOOK_FORMATS: [&str; 2] = ["xml", "json"];
+
 /// One sub-resource of any kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sub {
@@ -94,6 +116,7 @@ pub enum Sub {
     Asset(Asset),
     Note(Note),
     Problem(Problem),
+    Hook(Hook),
 }
 
 impl Sub {
@@ -103,6 +126,7 @@ impl Sub {
             Sub::Asset(_) => SubKind::Assets,
             Sub::Note(_) => SubKind::Notes,
             Sub::Problem(_) => SubKind::Problems,
+            Sub::Hook(_) => SubKind::Hooks,
         }
     }
 
@@ -112,6 +136,7 @@ impl Sub {
             Sub::Asset(a) => a.id,
             Sub::Note(n) => n.id,
             Sub::Problem(p) => p.id,
+            Sub::Hook(h) => h.id,
         }
     }
 
@@ -121,6 +146,7 @@ impl Sub {
             Sub::Asset(a) => a.job_id,
             Sub::Note(n) => n.job_id,
             Sub::Problem(p) => p.job_id,
+            Sub::Hook(h) => h.job_id,
         }
     }
 }
@@ -190,6 +216,20 @@ pub fn new_sub(
             dismissed: false,
             reporter: author.login.to_string(),
         }),
+        SubKind::Hooks => {
+            if !attrs.contains("url") {
+                errors.push("Url can't be blank".into());
+            }
+            Sub::Hook(Hook {
+                id: 0,
+                job_id,
+                url: String::new(),
+                events: String::new(),
+                format: "xml".into(),
+                active: true,
+                secret: String::new(),
+            })
+        }
     };
     // The rest of the attributes are read exactly as an update would read them.
     if let Err(more) = apply(&mut sub, attrs) {
@@ -213,6 +253,7 @@ pub fn apply(sub: &mut Sub, attrs: &Attributes) -> Result<(), ValidationErrors> 
     match sub {
         Sub::Task(task) => apply_task(task, attrs, &mut errors),
         Sub::Asset(asset) => apply_asset(asset, attrs, &mut errors),
+        Sub::Hook(hook) => apply_hook(hook, attrs, &mut errors),
         Sub::Note(note) => {
             if let Some(body) = non_blank(attrs, "body", &mut errors) {
                 note.body = body;
@@ -233,6 +274,42 @@ pub fn apply(sub: &mut Sub, attrs: &Attributes) -> Result<(), ValidationErrors> 
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+fn apply_hook(hook: &mut Hook, attrs: &Attributes, errors: &mut Vec<String>) {
+    if let Some(url) = non_blank(attrs, "url", errors) {
+        let url = url.trim();
+        let absolute = url.starts_with("http://") || url.starts_with("https://");
+        if absolute && !url.contains(char::is_whitespace) && url.len() > "https://".len() {
+            hook.url = url.to_string();
+        } else {
+            errors.push("Url must be an absolute http or https URL".into());
+        }
+    }
+    match collect(attr::string(attrs, "events"), errors) {
+        Given::Value(list) => {
+            let types: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect();
+            if types.iter().all(|t| events::is_event_type(t)) {
+                hook.events = types.join(",");
+            } else {
+                errors.push("Events must be a comma-separated list of event types".into());
+            }
+        }
+        Given::Null => hook.events = String::new(),
+        Given::Absent => {}
+    }
+    if let Some(format) = one_of(attrs, "format", &HOOK_FORMATS, errors) {
+        hook.format = format;
+    }
+    match collect(attr::boolean(attrs, "active"), errors) {
+        Given::Value(active) => hook.active = active,
+        Given::Null => errors.push("Active must be true or false".into()),
+        Given::Absent => {}
     }
 }
 

@@ -1,6 +1,6 @@
 //! The JSON writer: `resource_type` first, snake_case attributes in the XML order, then one
 //! `<rel>_link` per link.
-use super::{format_datetime, Collection, Resource, Scalar};
+use super::{format_datetime, Collection, Expanded, Resource, Scalar};
 use serde_json::{Map, Value};
 
 pub fn resource_document(resource: &Resource) -> String {
@@ -64,9 +64,18 @@ pub fn resource_object(resource: &Resource) -> Map<String, Value> {
     }
     for link in &resource.links {
         object.insert(format!("{}_link", link.rel), link.href.clone().into());
-        if let Some(items) = &link.expanded {
-            let list = items.iter().map(|i| Value::Object(resource_object(i)));
-            object.insert(link.rel.to_string(), Value::Array(list.collect()));
+        match &link.expanded {
+            None => {}
+            Some(Expanded::List(items)) => {
+                let list = items.iter().map(|i| Value::Object(resource_object(i)));
+                object.insert(link.rel.to_string(), Value::Array(list.collect()));
+            }
+            Some(Expanded::One(resource)) => {
+                object.insert(
+                    link.rel.to_string(),
+                    Value::Object(resource_object(resource)),
+                );
+            }
         }
     }
     object

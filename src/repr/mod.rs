@@ -55,8 +55,16 @@ pub struct Link {
     pub href: String,
     /// Links to a page for people (`web`) carry `type="text/html"`.
     pub html: bool,
-    /// The list the link points to, nested in place when the client asked to `expand` it.
-    pub expanded: Option<Vec<Resource>>,
+    /// What the link points to, nested in place when the client asked to `expand` it.
+    pub expanded: Option<Expanded>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expanded {
+    /// A list (`tasks`): `<link …><tasks type="array">…</tasks></link>` / `"tasks": […]`.
+    List(Vec<Resource>),
+    /// One resource (an event's `subject`): `<link …><job>…</job></link>` / `"subject": {…}`.
+    One(Box<Resource>),
 }
 
 impl Link {

@@ -1,9 +1,10 @@
 //! Builders: domain records → `Resource`, with their absolute links.
-use super::{Link, Resource, Scalar};
+use super::{Expanded, Link, Resource, Scalar};
+use crate::domain::events::{Attempt, Event};
 use crate::domain::job::Job;
 use crate::domain::subresources::{Sub, SubKind};
 use crate::domain::WorkArea;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Where links point: the public base URL (`https://host[:port]`, no trailing slash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,14 @@ impl Urls {
 
     pub fn api(&self) -> String {
         format!("{}/api", self.base)
+    }
+
+    pub fn events(&self) -> String {
+        format!("{}/api/events", self.base)
+    }
+
+    pub fn event(&self, id: i64) -> String {
+        format!("{}/api/events/{id}", self.base)
     }
 
     pub fn work_areas(&self) -> String {
@@ -51,7 +60,64 @@ pub fn root(urls: &Urls) -> Resource {
     Resource {
         kind: "sequence",
         fields: vec![],
-        links: vec![Link::new("work_areas", urls.work_areas())],
+        links: vec![
+            Link::new("work_areas", urls.work_areas()),
+            Link::new("events", urls.events()),
+        ],
+    }
+}
+
+/// An event of the change feed; `subject` links to what changed (`?deleted` once its job is
+/// deleted), and nests it when given.
+pub fn event(urls: &Urls, event: &Event, subject: Option<Resource>) -> Resource {
+    let flag = if event.job_deleted { "?deleted" } else { "" };
+    let subject_href = match SubKind::ALL
+        .iter()
+        .find(|k| k.singular() == event.subject_kind)
+    {
+        Some(kind) => urls.sub(event.work_area_id, event.job_id, *kind, event.subject_id),
+        None => urls.job(event.work_area_id, event.job_id),
+    };
+    let mut fields = vec![
+        ("id", Scalar::Int(event.id)),
+        ("event_type", Scalar::Str(event.event_type.clone())),
+    ];
+    if let Some(changes) = &event.changes {
+        fields.push(("changes", Scalar::Str(changes.clone())));
+    }
+    fields.push(("timestamp", Scalar::DateTime(event.timestamp)));
+    let mut subject_link = Link::new("subject", format!("{subject_href}{flag}"));
+    subject_link.expanded = subject.map(|s| Expanded::One(Box::new(s)));
+    Resource {
+        kind: "event",
+        fields,
+        links: vec![Link::new("self", urls.event(event.id)), subject_link],
+    }
+}
+
+/// One attempt at delivering an event to a hook.
+pub fn delivery(urls: &Urls, attempt: &Attempt) -> Resource {
+    let next_retry = attempt
+        .next_retry_ms
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .map_or(Scalar::Null, Scalar::DateTime);
+    Resource {
+        kind: "delivery",
+        fields: vec![
+            ("event_id", Scalar::Int(attempt.event_id)),
+            ("attempt", Scalar::Int(i64::from(attempt.attempt))),
+            ("attempted_at", Scalar::DateTime(attempt.attempted_at)),
+            (
+                "response_status",
+                attempt
+                    .response_status
+                    .map_or(Scalar::Null, |s| Scalar::Int(i64::from(s))),
+            ),
+            ("error", attempt.error.clone().into()),
+            ("latency_ms", Scalar::Int(attempt.latency_ms)),
+            ("next_retry_at", next_retry),
+        ],
+        links: vec![Link::new("event", urls.event(attempt.event_id))],
     }
 }
 
@@ -168,17 +234,25 @@ pub fn sub(urls: &Urls, work_area_id: i64, sub: &Sub, job_deleted: bool) -> Reso
             ("dismissed", Scalar::Bool(p.dismissed)),
             ("reporter", Scalar::Str(p.reporter.clone())),
         ],
+        Sub::Hook(h) => vec![
+            ("url", Scalar::Str(h.url.clone())),
+            ("events", Scalar::Str(h.events.clone())),
+            ("format", Scalar::Str(h.format.clone())),
+            ("active", Scalar::Bool(h.active)),
+        ],
     };
+    let own = urls.sub(work_area_id, job_id, kind, id);
+    let mut links = vec![
+        Link::new("self", format!("{own}{flag}")),
+        Link::new("job", format!("{}{flag}", urls.job(work_area_id, job_id))),
+    ];
+    if kind == SubKind::Hooks {
+        links.push(Link::new("deliveries", format!("{own}/deliveries{flag}")));
+    }
     Resource {
         kind: kind.singular(),
         fields,
-        links: vec![
-            Link::new(
-                "self",
-                format!("{}{flag}", urls.sub(work_area_id, job_id, kind, id)),
-            ),
-            Link::new("job", format!("{}{flag}", urls.job(work_area_id, job_id))),
-        ],
+        links,
     }
 }
 
@@ -186,7 +260,7 @@ pub fn sub(urls: &Urls, work_area_id: i64, sub: &Sub, job_deleted: bool) -> Reso
 pub fn expand(job: &mut Resource, lists: Vec<(SubKind, Vec<Resource>)>) {
     for (kind, items) in lists {
         if let Some(link) = job.links.iter_mut().find(|l| l.rel == kind.plural()) {
-            link.expanded = Some(items);
+            link.expanded = Some(Expanded::List(items));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The XML writer, following the Rails conventions real clients parse: dasherized names, a
 //! `type` on every non-string value, `nil="true"` (never with a type) for null.
-use super::{format_datetime, Collection, Link, Resource, Scalar};
+use super::{format_datetime, Collection, Expanded, Link, Resource, Scalar};
 use quick_xml::escape::{escape, partial_escape};
 use std::fmt::Write;
 
@@ -107,17 +107,23 @@ fn write_link(out: &mut String, link: &Link, depth: usize) {
         link.rel,
         escape(link.href.as_str())
     );
-    let Some(items) = &link.expanded else {
-        out.push_str("/>");
-        return;
-    };
     let pad = "  ".repeat(depth);
-    let list = dasherize(link.rel);
-    let _ = writeln!(out, ">\n{pad}  <{list} type=\"array\">");
-    for item in items {
-        write_resource(out, item, depth + 2);
+    match &link.expanded {
+        None => out.push_str("/>"),
+        Some(Expanded::List(items)) => {
+            let list = dasherize(link.rel);
+            let _ = writeln!(out, ">\n{pad}  <{list} type=\"array\">");
+            for item in items {
+                write_resource(out, item, depth + 2);
+            }
+            let _ = write!(out, "{pad}  </{list}>\n{pad}</link>");
+        }
+        Some(Expanded::One(resource)) => {
+            out.push_str(">\n");
+            write_resource(out, resource, depth + 1);
+            let _ = write!(out, "{pad}</link>");
+        }
     }
-    let _ = write!(out, "{pad}  </{list}>\n{pad}</link>");
 }
 
 /// `work_area` → `work-area`.

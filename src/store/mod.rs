@@ -6,6 +6,7 @@ pub mod sqlite;
 
 use crate::bulk::GeneratedJob;
 use crate::domain::attributes::Attributes;
+use crate::domain::events::{Attempt, DeliveryState, DueDelivery, Event};
 use crate::domain::job::{Job, JobChanges, JobPlan};
 use crate::domain::status::Filter;
 use crate::domain::subresources::{Placement, Sub, SubKind};
@@ -140,6 +141,33 @@ pub trait Repository: Send + Sync {
         kind: SubKind,
         id: i64,
     ) -> StoreResult<bool>;
+
+    /// Events of an account with ids above `newer_than`, by id; a page and the total when
+    /// paginated.
+    async fn events(
+        &self,
+        account_id: i64,
+        newer_than: i64,
+        page: Option<Page>,
+    ) -> StoreResult<(Vec<Event>, Option<i64>)>;
+    async fn event(&self, account_id: i64, id: i64) -> StoreResult<Option<Event>>;
+    /// Claims up to `limit` deliveries due at `now_ms` for `lease_ms`: no other worker (in this
+    /// or another process) gets them until the lease ends or the attempt is recorded.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Records an attempt and the delivery's new state, releasing the claim.
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &Attempt,
+        state: DeliveryState,
+    ) -> StoreResult<()>;
+    /// Every attempt at delivering to a hook, oldest first.
+    async fn attempts(&self, hook_id: i64) -> StoreResult<Vec<Attempt>>;
 
     /// Stores generated jobs (and their tasks, assets and problems) in a work area as fast as the
     /// backend allows, in one transaction per call; the template's name is recorded on each.

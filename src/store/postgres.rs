@@ -12,6 +12,10 @@ type DbConn = sqlx::PgConnection;
 /// Row locks make concurrent writers of one job queue up.
 const FOR_UPDATE: &str = " FOR UPDATE";
 const IN_IDS: &str = "= ANY($1)";
+/// Write transactions start as usual; row locks order the writers.
+const BEGIN_WRITE: &str = "BEGIN";
+/// Workers in several processes claim deliveries without waiting on each other.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// A page and its total must come from one snapshot.
 const READ_SNAPSHOT: Option<&str> =
     Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");

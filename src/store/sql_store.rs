@@ -4,7 +4,9 @@
 //! and its helpers. The module supplies what differs between databases:
 //! `type Db`, `type DbRow`, `type DbConn`, `fn sql(&str) -> Cow<str>` (placeholder syntax: the
 //! SQL here is written with `$1`), `const FOR_UPDATE`, `const IN_IDS` with `fn bind_ids`,
-//! `const READ_SNAPSHOT` (what makes a read transaction one snapshot), `const OPTIMIZE`,
+//! `const BEGIN_WRITE` (how a write transaction starts), `const READ_SNAPSHOT` (what makes a
+//! read transaction one snapshot), `const SKIP_LOCKED`
+//! (how a claim passes over rows another worker holds), `const OPTIMIZE`,
 //! `async fn bulk_insert` (the fastest load the backend has), and
 //! `async fn lock_for_fixtures`; the store type has a `reader` and a `writer` pool.
 
@@ -258,7 +260,7 @@ impl Repository for $store {
     }
 
     async fn create_job(&self, work_area_id: i64, plan: &JobPlan) -> StoreResult<Job> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         let job = &plan.job;
         let id: i64 = sqlx::query_scalar(&sql("INSERT INTO jobs (work_area_id, name, begins_at, due_date, ends_at, licensor_name, \
              tag_list, title_external_id, due_date_offset_days, template_name, scheduling_href, \
@@ -295,6 +297,7 @@ impl Repository for $store {
         let created = job_in(&mut tx, work_area_id, id, false)
             .await?
             .ok_or_else(|| StoreError("created job vanished".into()))?;
+        record_event(&mut tx, work_area_id, id, &event_for("job", "created", id, &[])).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -305,12 +308,18 @@ impl Repository for $store {
         id: i64,
         changes: &JobChanges,
     ) -> StoreResult<Change<Job>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         let Some(mut job) = job_in(&mut tx, work_area_id, id, true).await? else {
             return Ok(Change::NotFound);
         };
+        let before = job.clone();
         if let Err(errors) = job.apply(changes) {
             return Ok(Change::Invalid(errors));
+        }
+        let changed = crate::domain::events::job_changes(&before, &job);
+        if changed.is_empty() {
+            // Nothing changed: no write, so no event either.
+            return Ok(Change::Done(job));
         }
         sqlx::query(&sql("UPDATE jobs SET name = $3, begins_at = $4, due_date = $5, ends_at = $6, \
              licensor_name = $7, tag_list = $8, title_external_id = $9, scheduling_href = $10, \
@@ -329,19 +338,26 @@ impl Repository for $store {
         .bind(&job.external.title)
         .execute(&mut *tx)
         .await?;
+        record_event(&mut tx, work_area_id, id, &event_for("job", "updated", id, &changed)).await?;
         tx.commit().await?;
         Ok(Change::Done(job))
     }
 
     async fn delete_job(&self, work_area_id: i64, id: i64) -> StoreResult<bool> {
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         let result = sqlx::query(&sql("UPDATE jobs SET deleted_at = $3 \
              WHERE work_area_id = $1 AND id = $2 AND deleted_at IS NULL"))
         .bind(work_area_id)
         .bind(id)
         .bind(chrono::Utc::now())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_event(&mut tx, work_area_id, id, &event_for("job", "deleted", id, &[])).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn subs(&self, kind: SubKind, job_ids: &[i64]) -> StoreResult<Vec<Sub>> {
@@ -380,7 +396,7 @@ impl Repository for $store {
         sub: &Sub,
         placement: Placement,
     ) -> StoreResult<Change<Sub>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         if !lock_live_job(&mut tx, work_area_id, sub.job_id()).await? {
             return Ok(Change::NotFound);
         }
@@ -388,6 +404,8 @@ impl Repository for $store {
         let created = sub_in(&mut tx, sub.kind(), sub.job_id(), id, false)
             .await?
             .ok_or_else(|| StoreError("created sub-resource vanished".into()))?;
+        let change = event_for(sub.kind().singular(), "created", id, &[]);
+        record_event(&mut tx, work_area_id, sub.job_id(), &change).await?;
         tx.commit().await?;
         Ok(Change::Done(created))
     }
@@ -400,17 +418,24 @@ impl Repository for $store {
         id: i64,
         attrs: &Attributes,
     ) -> StoreResult<Change<Sub>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         if !lock_live_job(&mut tx, work_area_id, job_id).await? {
             return Ok(Change::NotFound);
         }
         let Some(mut sub) = sub_in(&mut tx, kind, job_id, id, true).await? else {
             return Ok(Change::NotFound);
         };
+        let before = sub.clone();
         if let Err(errors) = subresources::apply(&mut sub, attrs) {
             return Ok(Change::Invalid(errors));
         }
+        let changed = crate::domain::events::sub_changes(&before, &sub);
+        if changed.is_empty() {
+            return Ok(Change::Done(sub));
+        }
         update_sub_row(&mut tx, &sub).await?;
+        let change = event_for(kind.singular(), "updated", id, &changed);
+        record_event(&mut tx, work_area_id, job_id, &change).await?;
         tx.commit().await?;
         Ok(Change::Done(sub))
     }
@@ -422,7 +447,7 @@ impl Repository for $store {
         kind: SubKind,
         id: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         if !lock_live_job(&mut tx, work_area_id, job_id).await? {
             return Ok(false);
         }
@@ -436,8 +461,181 @@ impl Repository for $store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if deleted != 1 {
+            return Ok(false);
+        }
+        let change = event_for(kind.singular(), "deleted", id, &[]);
+        record_event(&mut tx, work_area_id, job_id, &change).await?;
         tx.commit().await?;
-        Ok(deleted == 1)
+        Ok(true)
+    }
+
+    async fn events(
+        &self,
+        account_id: i64,
+        newer_than: i64,
+        page: Option<Page>,
+    ) -> StoreResult<(Vec<crate::domain::events::Event>, Option<i64>)> {
+        let mut tx = self.reader.begin().await?;
+        if let Some(statement) = READ_SNAPSHOT {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN jobs j ON j.id = e.job_id \
+             WHERE e.account_id = "
+        ));
+        qb.push_bind(account_id);
+        qb.push(" AND e.id > ");
+        qb.push_bind(newer_than);
+        qb.push(" ORDER BY e.id");
+        if let Some(page) = page {
+            qb.push(" LIMIT ");
+            qb.push_bind(page.per_page);
+            qb.push(" OFFSET ");
+            qb.push_bind(page.offset());
+        }
+        let rows = qb.build().fetch_all(&mut *tx).await?;
+        let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+        let total = match page {
+            None => None,
+            Some(_) => Some(
+                sqlx::query_scalar::<_, i64>(&sql(
+                    "SELECT count(*) FROM events WHERE account_id = $1 AND id > $2",
+                ))
+                .bind(account_id)
+                .bind(newer_than)
+                .fetch_one(&mut *tx)
+                .await?,
+            ),
+        };
+        tx.commit().await?;
+        Ok((events, total))
+    }
+
+    async fn event(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<crate::domain::events::Event>> {
+        let row = sqlx::query(&sql(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN jobs j ON j.id = e.job_id \
+             WHERE e.account_id = $1 AND e.id = $2"
+        )))
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(event_from_row).transpose()?)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::domain::events::DueDelivery>> {
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        let claimed: Vec<(i64, i64, i64, i32)> = sqlx::query_as(&sql(&format!(
+            "UPDATE deliveries SET claimed_until = $1 + $2 WHERE id IN (\
+               SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+               AND (claimed_until IS NULL OR claimed_until < $1) \
+               ORDER BY next_attempt_at, id LIMIT $3{SKIP_LOCKED}) \
+             RETURNING id, hook_id, event_id, attempts"
+        )))
+        .bind(now_ms)
+        .bind(lease_ms)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut due = Vec::with_capacity(claimed.len());
+        for (id, hook_id, event_id, attempts) in claimed {
+            let hook = sqlx::query(&sql(&format!(
+                "SELECT {} FROM hooks WHERE id = $1",
+                sub_columns(SubKind::Hooks)
+            )))
+            .bind(hook_id)
+            .fetch_optional(&self.reader)
+            .await?;
+            let event = sqlx::query(&sql(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e LEFT JOIN jobs j ON j.id = e.job_id \
+                 WHERE e.id = $1"
+            )))
+            .bind(event_id)
+            .fetch_optional(&self.reader)
+            .await?;
+            if let (Some(hook), Some(event)) = (hook, event) {
+                if let Sub::Hook(hook) = sub_from_row(SubKind::Hooks, &hook)? {
+                    due.push(crate::domain::events::DueDelivery {
+                        id,
+                        attempts,
+                        hook,
+                        event: event_from_row(&event)?,
+                    });
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &crate::domain::events::Attempt,
+        state: crate::domain::events::DeliveryState,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
+        sqlx::query(&sql(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, response_status, \
+             error, latency_ms, next_retry_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        ))
+        .bind(delivery_id)
+        .bind(attempt.attempt)
+        .bind(attempt.attempted_at)
+        .bind(attempt.response_status)
+        .bind(&attempt.error)
+        .bind(attempt.latency_ms)
+        .bind(attempt.next_retry_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&sql(
+            "UPDATE deliveries SET state = $2, attempts = $3, claimed_until = NULL, \
+             next_attempt_at = COALESCE($4, next_attempt_at) WHERE id = $1",
+        ))
+        .bind(delivery_id)
+        .bind(state.as_str())
+        .bind(attempt.attempt)
+        .bind(attempt.next_retry_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attempts(&self, hook_id: i64) -> StoreResult<Vec<crate::domain::events::Attempt>> {
+        let rows = sqlx::query(&sql(
+            "SELECT d.event_id, a.attempt, a.attempted_at, a.response_status, a.error, \
+             a.latency_ms, a.next_retry_at FROM delivery_attempts a \
+             JOIN deliveries d ON d.id = a.delivery_id WHERE d.hook_id = $1 ORDER BY a.id",
+        ))
+        .bind(hook_id)
+        .fetch_all(&self.reader)
+        .await?;
+        let attempts = rows
+            .iter()
+            .map(|r| -> Result<_, sqlx::Error> {
+                Ok(crate::domain::events::Attempt {
+                    event_id: r.try_get("event_id")?,
+                    attempt: r.try_get("attempt")?,
+                    attempted_at: r.try_get("attempted_at")?,
+                    response_status: r.try_get("response_status")?,
+                    error: r.try_get("error")?,
+                    latency_ms: r.try_get("latency_ms")?,
+                    next_retry_ms: r.try_get("next_retry_at")?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(attempts)
     }
 
     async fn bulk_insert(
@@ -458,7 +656,7 @@ impl Repository for $store {
     }
 
     async fn load_fixtures(&self, fixtures: &Fixtures, realm: &str) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with(BEGIN_WRITE).await?;
         // Serialises concurrent loads (several replicas starting at once).
         lock_for_fixtures(&mut tx).await?;
         for account in &fixtures.accounts {
@@ -467,6 +665,81 @@ impl Repository for $store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.work_area_id, e.job_id, e.event_type, e.subject_kind, \
+     e.subject_id, e.changes, e.created_at, j.deleted_at IS NOT NULL AS job_deleted";
+
+fn event_from_row(row: &DbRow) -> Result<crate::domain::events::Event, sqlx::Error> {
+    Ok(crate::domain::events::Event {
+        id: row.try_get("id")?,
+        work_area_id: row.try_get("work_area_id")?,
+        job_id: row.try_get("job_id")?,
+        event_type: row.try_get("event_type")?,
+        subject_kind: row.try_get("subject_kind")?,
+        subject_id: row.try_get("subject_id")?,
+        changes: row.try_get("changes")?,
+        timestamp: row.try_get("created_at")?,
+        job_deleted: row.try_get::<Option<bool>, _>("job_deleted")?.unwrap_or(false),
+    })
+}
+
+fn event_for(
+    subject: &'static str,
+    action: &str,
+    subject_id: i64,
+    changed: &[&str],
+) -> crate::domain::events::Change {
+    crate::domain::events::Change {
+        event_type: crate::domain::events::event_type(subject, action),
+        subject_kind: subject,
+        subject_id,
+        changes: (action == "updated").then(|| changed.join(",")),
+    }
+}
+
+/// Records the event of a change in the change's own transaction, and queues its deliveries to
+/// the job's matching hooks. Call it last, just before commit: the event id comes from a
+/// counter row whose lock is held until commit, so ids become visible in increasing order.
+async fn record_event(
+    tx: &mut Transaction<'_, Db>,
+    work_area_id: i64,
+    job_id: i64,
+    change: &crate::domain::events::Change,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(&sql(
+        "UPDATE event_counter SET last_id = last_id + 1 RETURNING last_id",
+    ))
+    .fetch_one(&mut **tx)
+    .await?;
+    let now = chrono::Utc::now();
+    sqlx::query(&sql(
+        "INSERT INTO events (id, account_id, work_area_id, job_id, event_type, subject_kind, \
+         subject_id, changes, created_at) \
+         SELECT $1, account_id, id, $2, $3, $4, $5, $6, $7 FROM work_areas WHERE id = $8",
+    ))
+    .bind(id)
+    .bind(job_id)
+    .bind(&change.event_type)
+    .bind(change.subject_kind)
+    .bind(change.subject_id)
+    .bind(&change.changes)
+    .bind(now)
+    .bind(work_area_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&sql(
+        "INSERT INTO deliveries (hook_id, event_id, next_attempt_at) \
+         SELECT id, $1, $2 FROM hooks WHERE job_id = $3 AND active \
+         AND (events = '' OR (',' || events || ',') LIKE $4)",
+    ))
+    .bind(id)
+    .bind(now.timestamp_millis())
+    .bind(job_id)
+    .bind(format!("%,{},%", change.event_type))
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
 }
 
 /// Locks a live job of the work area for the rest of the transaction. Every write to a job's
@@ -607,6 +880,7 @@ fn sub_columns(kind: SubKind) -> &'static str {
         SubKind::Assets => "id, job_id, type_name, status, progress",
         SubKind::Notes => "id, job_id, body, creator, created_at",
         SubKind::Problems => "id, job_id, description, dismissed, reporter",
+        SubKind::Hooks => "id, job_id, url, events, format, active, secret",
     }
 }
 
@@ -651,6 +925,15 @@ fn sub_from_row(kind: SubKind, row: &DbRow) -> Result<Sub, sqlx::Error> {
             description: row.try_get("description")?,
             dismissed: row.try_get("dismissed")?,
             reporter: row.try_get("reporter")?,
+        }),
+        SubKind::Hooks => Sub::Hook(crate::domain::subresources::Hook {
+            id,
+            job_id,
+            url: row.try_get("url")?,
+            events: row.try_get("events")?,
+            format: row.try_get("format")?,
+            active: row.try_get("active")?,
+            secret: row.try_get("secret")?,
         }),
     })
 }
@@ -715,6 +998,20 @@ async fn insert_sub(
             .fetch_one(conn)
             .await
         }
+        Sub::Hook(h) => {
+            sqlx::query_scalar(&sql(
+                "INSERT INTO hooks (job_id, url, events, format, active, secret) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            ))
+            .bind(h.job_id)
+            .bind(&h.url)
+            .bind(&h.events)
+            .bind(&h.format)
+            .bind(h.active)
+            .bind(&h.secret)
+            .fetch_one(conn)
+            .await
+        }
     }
 }
 
@@ -760,6 +1057,18 @@ async fn update_sub_row(conn: &mut DbConn, sub: &Sub) -> Result<(), sqlx::Error>
             .bind(p.id)
             .bind(&p.description)
             .bind(p.dismissed)
+            .execute(conn)
+            .await?;
+        }
+        Sub::Hook(h) => {
+            sqlx::query(&sql(
+                "UPDATE hooks SET url = $2, events = $3, format = $4, active = $5 WHERE id = $1",
+            ))
+            .bind(h.id)
+            .bind(&h.url)
+            .bind(&h.events)
+            .bind(&h.format)
+            .bind(h.active)
             .execute(conn)
             .await?;
         }

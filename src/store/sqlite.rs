@@ -17,6 +17,11 @@ type DbConn = sqlx::SqliteConnection;
 /// The single writer connection already serialises writers: no row locks needed (or known).
 const FOR_UPDATE: &str = "";
 const IN_IDS: &str = "IN (SELECT value FROM json_each($1))";
+/// Write transactions take the database's write lock at once: a deferred one that read first
+/// could not upgrade once another process had written (SQLITE_BUSY without waiting).
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// Claims are writes, and the database admits one writer at a time: nothing to skip.
+const SKIP_LOCKED: &str = "";
 /// A read transaction in WAL mode already reads one snapshot.
 const READ_SNAPSHOT: Option<&str> = None;
 
@@ -90,7 +95,7 @@ async fn bulk_insert(
     template: &str,
     jobs: &[crate::bulk::GeneratedJob],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     let now = chrono::Utc::now();
     for job in jobs {
         let id: i64 = sqlx::query_scalar(

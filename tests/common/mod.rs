@@ -148,8 +148,9 @@ impl Drop for TestDatabase {
 pub struct TestServer {
     pub base: String,
     pub database_url: String,
-    // Dropped after the server is stopped (fields drop in order, after `Drop::drop`).
-    database: TestDatabase,
+    // Dropped after the server is stopped (fields drop in order, after `Drop::drop`); `None`
+    // for a second server on a database another `TestServer` owns.
+    database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -181,11 +182,35 @@ impl TestServer {
         TestServer::start_on_with(database, |_| {}).await
     }
 
-    async fn start_on_with(
+    /// Starts a server on a database a test has already filled, after `customize`.
+    pub async fn start_on_with(
         database: TestDatabase,
         customize: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let database_url = database.url.clone();
+        let url = database.url.clone();
+        TestServer::start_url(url, Some(database), customize).await
+    }
+
+    /// A second in-process server on this server's database (its own pool and background
+    /// work); it does not own the database, which goes when `self` is dropped.
+    pub async fn another_on_same_database(
+        &self,
+        customize: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        TestServer::start_url(self.database_url.clone(), None, customize).await
+    }
+
+    /// A second server as a real OS process (the `sequence` binary) on this server's database,
+    /// configured through `env`; killed when dropped, never owning the database.
+    pub fn another_process_on_same_database(&self, env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn(&self.database_url, env)
+    }
+
+    async fn start_url(
+        database_url: String,
+        database: Option<TestDatabase>,
+        customize: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let mut config = Config::for_database(&database_url);
         config.fixtures = Some(fixtures_path());
         config.today = Some(TODAY.parse().unwrap());
@@ -234,7 +259,105 @@ impl TestServer {
 
     /// The single integer a portable query returns, read straight from the server's database.
     pub async fn count(&self, sql: &str) -> i64 {
-        self.database.count(sql).await
+        count_on(&self.database_url, sql).await
+    }
+}
+
+/// The single integer a portable query returns from the database at `url`.
+pub async fn count_on(url: &str, sql: &str) -> i64 {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+        pool.close().await;
+        n.expect("count query")
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("open");
+        let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await;
+        pool.close().await;
+        n.expect("count query")
+    }
+}
+
+/// The real `sequence` binary serving a database, with the test fixtures and `TODAY`; killed
+/// (SIGKILL) when dropped. It never owns the database.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub base: String,
+    /// The process's log (stderr, `RUST_LOG=warn` unless `env` says otherwise); kept after a
+    /// failed test, removed otherwise.
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `database_url` with `env` on top of the test settings, and waits
+    /// for its ready line.
+    pub fn spawn(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let log = std::env::temp_dir().join(format!("{}.log", scratch_name()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sequence"));
+        command
+            .env("DATABASE_URL", database_url)
+            .env("SEQUENCE_LISTEN", "127.0.0.1:0")
+            .env("SEQUENCE_FIXTURES", fixtures_path())
+            .env("SEQUENCE_SECRET", "test secret")
+            .env("SEQUENCE_TODAY", TODAY)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(&log).expect("create the server log"),
+            ));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start the sequence binary");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout);
+        let mut first = String::new();
+        lines.read_line(&mut first).expect("ready line");
+        let Some(base) = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(str::to_string)
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("the sequence binary did not start on {database_url}: {first:?}\n{log}");
+        };
+        // Keep draining stdout so that the process never blocks or fails writing to it.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while matches!(lines.read_line(&mut sink), Ok(n) if n > 0) {
+                sink.clear();
+            }
+        });
+        ServerProcess { child, base, log }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base, "robot_user", "password")
+    }
+
+    pub fn client_as(&self, user: &str, password: &str) -> Client {
+        Client::new(&self.base, user, password)
+    }
+
+    /// SIGKILL, and wait until the process is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("log of the server at {}: {}", self.base, self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
