@@ -2,6 +2,7 @@
 use crate::api::{events, jobs, root, subresources, work_areas};
 use crate::config::Config;
 use crate::delivery::HookSettings;
+use crate::domain::subresources::SubKind;
 use crate::http::auth::require_digest;
 use crate::http::digest::DigestAuth;
 use crate::http::edge::{edge, PublicUrl};
@@ -50,7 +51,7 @@ impl AppState {
 /// The service the server runs: the edge layer wraps the router, because it rewrites the path
 /// (suffixes, trailing slashes) before routing sees it.
 pub fn build_app(state: AppState, public_url: Option<String>) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/api", methods("GET, HEAD", get(root::show)))
         .route(
             "/api/work_areas",
@@ -77,23 +78,20 @@ pub fn build_app(state: AppState, public_url: Option<String>) -> Router {
             "/api/work_areas/{wa}/jobs/{id}/hooks/{hook_id}/deliveries",
             methods("GET, HEAD", get(events::deliveries)),
         )
-        .route(
-            "/api/work_areas/{wa}/jobs/{id}/{kind}",
-            methods(
-                "GET, HEAD, POST",
-                get(subresources::list).post(subresources::create),
-            ),
-        )
-        .route(
-            "/api/work_areas/{wa}/jobs/{id}/{kind}/{sub_id}",
-            methods(
-                "GET, HEAD, PUT, DELETE",
-                get(subresources::show)
-                    .put(subresources::update)
-                    .delete(subresources::delete),
-            ),
-        )
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::NotFound });
+    // Each kind of sub-resource by name, so that any other name is simply not a route.
+    for kind in SubKind::ALL {
+        let list = format!("/api/work_areas/{{wa}}/jobs/{{id}}/{}", kind.plural());
+        let one = format!("{list}/{{sub_id}}");
+        let all = get(subresources::list).post(subresources::create);
+        let single = get(subresources::show)
+            .put(subresources::update)
+            .delete(subresources::delete);
+        api = api
+            .route(&list, methods("GET, HEAD, POST", all))
+            .route(&one, methods("GET, HEAD, PUT, DELETE", single));
+    }
+    let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_digest,

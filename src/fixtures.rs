@@ -87,14 +87,6 @@ impl Fixtures {
         Fixtures::parse(DEMO).expect("the built-in demo fixtures are valid")
     }
 
-    /// True when these fixtures hold the well-known demo credentials.
-    pub fn has_demo_credentials(&self) -> bool {
-        self.accounts
-            .iter()
-            .flat_map(|a| &a.users)
-            .any(|u| u.login == "robot_user" && u.password == "password")
-    }
-
     fn check(&self) -> Result<(), String> {
         for account in &self.accounts {
             if let Some(area) = account.work_areas.iter().find(|w| w.id <= 0) {
@@ -117,7 +109,10 @@ mod tests {
         let demo = Fixtures::demo();
         let account = &demo.accounts[0];
         assert!(account.work_areas.iter().any(|w| w.id == 10));
-        assert!(demo.has_demo_credentials());
+        assert!(account
+            .users
+            .iter()
+            .any(|u| u.login == "robot_user" && u.password == "password"));
         let basic = account
             .templates
             .iter()

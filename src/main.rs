@@ -88,10 +88,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let prepared = server::prepare(&config).await?;
             let addr = prepared.addr;
-            tracing::info!(%addr, "sequence is ready");
-            println!(
-                "sequence listening on http://{addr}\n  try: curl --digest -u robot_user:password http://{addr}/api/work_areas/10/jobs?pagination=true"
-            );
+            tracing::info!(%addr, database = %prepared.database, "sequence is ready");
+            announce(addr, prepared.demo_credentials);
             let served = server::serve(prepared, server::shutdown_signal()).await;
             drop(scratch);
             served
@@ -120,6 +118,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             action: FixturesAction::Generate { jobs, work_area },
         } => generate(&config, jobs, work_area).await,
     }
+}
+
+/// The ready line on stdout, for people and for scripts waiting on it. One write, and a closed
+/// stdout (`| head -1`) is no reason to stop serving.
+fn announce(addr: std::net::SocketAddr, demo_credentials: bool) {
+    use std::io::Write;
+    let hint = if demo_credentials {
+        format!("curl --digest -u robot_user:password 'http://{addr}/api/work_areas/10/jobs?pagination=true'")
+    } else {
+        format!("curl --digest -u USER:PASSWORD 'http://{addr}/api/work_areas'")
+    };
+    let line = format!("sequence listening on http://{addr}\n  try: {hint}\n");
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(line.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// Jobs generated and stored per transaction.

@@ -19,6 +19,10 @@ pub struct Prepared {
     pub addr: SocketAddr,
     /// The hook delivery worker; it stops when the server does.
     pub worker: Worker,
+    /// The database served, password hidden, for the start-up log.
+    pub database: String,
+    /// Whether `robot_user` / `password` can log in (whatever fixtures loaded it).
+    pub demo_credentials: bool,
 }
 
 /// Loads the configured fixtures (or the demo set) into the store.
@@ -27,15 +31,21 @@ pub async fn load_fixtures(repo: &SharedRepository, config: &Config) -> Result<(
         Some(path) => Fixtures::from_file(path)?,
         None => Fixtures::demo(),
     };
-    if fixtures.has_demo_credentials() {
-        tracing::warn!(
-            "DEMO CREDENTIALS ACTIVE: robot_user/password can use this server; \
-             set SEQUENCE_FIXTURES to your own fixtures for anything but local use"
-        );
-    }
     repo.load_fixtures(&fixtures, &config.realm)
         .await
         .map_err(|e| format!("loading fixtures: {e}"))
+}
+
+/// Fixtures only add and update users, so the demo user can outlive the demo fixtures: ask the
+/// database, not the file.
+async fn demo_credentials_active(repo: &SharedRepository, realm: &str) -> Result<bool, String> {
+    let user = repo
+        .user_by_login("robot_user")
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(user.is_some_and(|u| {
+        u.ha1_md5 == crate::http::digest::ha1_md5("robot_user", realm, "password")
+    }))
 }
 
 fn secret(config: &Config) -> Vec<u8> {
@@ -59,6 +69,14 @@ pub async fn prepare(config: &Config) -> Result<Prepared, String> {
         .await
         .map_err(|e| format!("opening {}: {e}", store::redact(&database_url)))?;
     load_fixtures(&repo, config).await?;
+    let demo_credentials = demo_credentials_active(&repo, &config.realm).await?;
+    if demo_credentials {
+        tracing::warn!(
+            "DEMO CREDENTIALS ACTIVE: robot_user/password can use this server; load fixtures \
+             that give robot_user another password (or use other fixtures on a fresh database) \
+             for anything but local use"
+        );
+    }
     let state = AppState::new(repo.clone(), config, &secret(config));
     let hooks = state.hooks.clone();
     let app = build_app(state, config.public_url.clone());
@@ -78,6 +96,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, String> {
         repo,
         addr,
         worker,
+        database: store::redact(&database_url),
+        demo_credentials,
     })
 }
 

@@ -33,6 +33,46 @@ fn spawn_server(database_url: &str) -> (Child, String) {
     (child, base)
 }
 
+/// A script that reads the ready line and closes the pipe (`sequence serve | head -1`) must
+/// not bring the server down: it once died writing the rest of that line.
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    let dir = std::env::temp_dir().join(format!("sequence-stdout-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sequence"))
+        .args(["serve", "--ephemeral"])
+        .env_remove("DATABASE_URL")
+        .env("SEQUENCE_DATA_DIR", &dir)
+        .env("SEQUENCE_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the sequence binary");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("ready line");
+    // The reader is gone now; the server must keep answering.
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply = runtime.block_on(async {
+        Client::new(&base, "robot_user", "password")
+            .get("/api")
+            .await
+    });
+    let alive = child.try_wait().unwrap().is_none();
+    child.kill().ok();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(alive, "the server exited after its stdout closed");
+    reply.assert_status(200);
+}
+
 contract_tests! {
     async fn sigkill_during_a_burst_of_creations_leaves_no_partial_job() {
         let database = TestDatabase::new();

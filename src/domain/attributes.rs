@@ -181,7 +181,12 @@ pub fn string(attrs: &Attributes, name: &str) -> Result<Given<String>, String> {
         None => Ok(Given::Absent),
         Some(Value::Null) => Ok(Given::Null),
         Some(Value::Text(text)) | Some(Value::Typed { text, .. }) => {
-            if text.chars().any(is_unservable) {
+            if text.chars().count() > MAX_TEXT_CHARS {
+                Err(format!(
+                    "{} is too long (maximum is {MAX_TEXT_CHARS} characters)",
+                    human_name(name)
+                ))
+            } else if text.chars().any(is_unservable) {
                 Err(format!(
                     "{} must not contain control characters",
                     human_name(name)
@@ -193,6 +198,10 @@ pub fn string(attrs: &Attributes, name: &str) -> Result<Given<String>, String> {
         Some(_) => Err(format!("{} must be a string", human_name(name))),
     }
 }
+
+/// Longer text than any title, note or URL needs; keeps every representation small enough to
+/// build, send and store without surprises.
+pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Characters outside the XML 1.0 `Char` production (NUL and the other C0 controls but tab,
 /// line feed and carriage return; U+FFFE and U+FFFF).

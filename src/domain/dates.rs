@@ -1,5 +1,5 @@
 //! Calendar rules: how dates are read from clients and the dates a job derives.
-use chrono::{DateTime, Days, Months, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime};
 
 /// Reads `2010-12-31` or an ISO 8601 datetime (`2010-12-31T00:00:00+02:00`, `...Z`, or no
 /// offset). For a datetime the calendar date *as written* is kept: a client in UTC+2 that sends
@@ -34,19 +34,25 @@ fn parse_plain_date(text: &str) -> Option<NaiveDate> {
     (text[..4] != *"0000").then_some(date)
 }
 
-/// `begins-at` moved by the template's offset in days (negative = before).
+/// `begins-at` moved by the template's offset in days (negative = before); `None` when that
+/// leaves the years 0001–9999 that every representation (and `parse_date`) can carry.
 pub fn due_date(begins_at: NaiveDate, offset_days: i32) -> Option<NaiveDate> {
     let days = Days::new(u64::from(offset_days.unsigned_abs()));
-    if offset_days >= 0 {
+    let due = if offset_days >= 0 {
         begins_at.checked_add_days(days)
     } else {
         begins_at.checked_sub_days(days)
-    }
+    };
+    due.filter(in_range)
 }
 
 /// A job created without `ends-at` ends two calendar months after its due date.
 pub fn default_ends_at(due_date: NaiveDate) -> Option<NaiveDate> {
-    due_date.checked_add_months(Months::new(2))
+    due_date.checked_add_months(Months::new(2)).filter(in_range)
+}
+
+fn in_range(date: &NaiveDate) -> bool {
+    (1..=9999).contains(&date.year())
 }
 
 #[cfg(test)]
@@ -100,6 +106,13 @@ mod tests {
         assert_eq!(due_date(d("2010-12-31"), 0), Some(d("2010-12-31")));
         assert_eq!(due_date(d("2010-12-31"), -10), Some(d("2010-12-21")));
         assert_eq!(due_date(d("2010-12-31"), 1), Some(d("2011-01-01")));
+    }
+
+    #[test]
+    fn derived_dates_stay_within_four_digit_years() {
+        assert_eq!(due_date(d("0001-01-05"), -10), None);
+        assert_eq!(default_ends_at(d("9999-12-31")), None);
+        assert_eq!(default_ends_at(d("9999-10-31")), Some(d("9999-12-31")));
     }
 
     #[test]

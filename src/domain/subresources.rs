@@ -50,6 +50,10 @@ impl SubKind {
     }
 }
 
+/// Far above any real job, and far enough below `i32::MAX` that "after the last" never
+/// overflows.
+pub const MAX_POSITION: i32 = 1_000_000;
+
 pub const TASK_STATUSES: [&str; 2] = ["pending", "completed"];
 pub const ASSET_STATUSES: [&str; 3] = ["pending", "received", "claimed"];
 
@@ -361,9 +365,9 @@ fn apply_asset(asset: &mut Asset, attrs: &Attributes, errors: &mut Vec<String>) 
 fn read_position(attrs: &Attributes, errors: &mut Vec<String>) -> Given<i32> {
     match collect(attr::integer(attrs, "position"), errors) {
         Given::Value(p) => match i32::try_from(p) {
-            Ok(p) if p >= 1 => Given::Value(p),
+            Ok(p) if (1..=MAX_POSITION).contains(&p) => Given::Value(p),
             _ => {
-                errors.push("Position must be a positive integer".into());
+                errors.push(format!("Position must be between 1 and {MAX_POSITION}"));
                 Given::Absent
             }
         },

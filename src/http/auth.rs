@@ -2,6 +2,7 @@
 use super::digest::{parse_authorization, DigestAuth, Verdict};
 use super::edge::RawTarget;
 use super::error::ApiError;
+use super::extract::MAX_BODY_BYTES;
 use crate::app::AppState;
 use crate::domain::User;
 use axum::extract::{Request, State};
@@ -31,7 +32,17 @@ pub async fn require_digest(
             response.extensions_mut().insert(AuthenticatedAs(login));
             response
         }
-        Err(error) => error.into_response(),
+        Err(error) => {
+            // Clients resend the same request with credentials on the same connection; reading
+            // the unread body first keeps that connection usable.
+            let body = request.into_body();
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                axum::body::to_bytes(body, MAX_BODY_BYTES),
+            )
+            .await;
+            error.into_response()
+        }
     }
 }
 

@@ -43,6 +43,12 @@ const MAX_DEPTH: usize = 32;
 
 const UTF8_BOM: &str = "\u{FEFF}";
 
+/// The resources a client may send, as JSON wrapper keys (`{"job": {…}}`).
+const RESOURCE_NAMES: [&str; 6] = ["job", "task", "asset", "note", "problem", "hook"];
+
+/// Attributes one element may carry (`type`, `nil`, `rel`, `href`, namespace declarations…).
+const MAX_ATTRIBUTES: usize = 32;
+
 /// Suffix of JSON keys that carry a link (`"scheduling_link": "https://…"`).
 const JSON_LINK_SUFFIX: &str = "_link";
 
@@ -271,9 +277,17 @@ struct ElementAttributes {
 impl ElementAttributes {
     fn read(element: &BytesStart<'_>) -> Result<Self, BodyError> {
         let mut read = Self::default();
-        // The iterator rejects duplicated and unquoted attributes.
-        for attribute in element.attributes() {
+        // The library's duplicate check compares every pair (quadratic: a hostile element with
+        // 100,000 attributes took minutes), so it is off; real resources carry at most a few
+        // attributes per element, and more than MAX_ATTRIBUTES is refused outright.
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        for attribute in element.attributes().with_checks(false) {
             let attribute = attribute.map_err(|_| BodyError::Malformed)?;
+            let key = attribute.key.as_ref().to_vec();
+            if seen.len() >= MAX_ATTRIBUTES || seen.contains(&key) {
+                return Err(BodyError::Malformed);
+            }
+            seen.push(key);
             // `xmlns:type="…"` declares a prefix; it is not a `type` attribute.
             if attribute.key.as_namespace_binding().is_some() {
                 continue;
@@ -452,7 +466,10 @@ pub fn parse_json(bytes: &[u8]) -> Result<Attributes, BodyError> {
 /// `{"job": {...}}` → (`Some("job")`, the inner object); anything else is
 /// returned unchanged with no root.
 fn unwrap_root(object: JsonMap<String, JsonValue>) -> (Option<String>, JsonMap<String, JsonValue>) {
-    let wrapped = object.len() == 1 && matches!(object.values().next(), Some(JsonValue::Object(_)));
+    // Only a resource's own name wraps it: `{"name": {…}}` is a (bad) name, not a wrapper.
+    let wrapped = object.len() == 1
+        && matches!(object.iter().next(), Some((key, JsonValue::Object(_)))
+            if RESOURCE_NAMES.contains(&normalize_name(key).as_str()));
     if !wrapped {
         return (None, object);
     }
@@ -1112,9 +1129,10 @@ mod tests {
         assert_eq!(attributes.link("scheduling"), Some("https://a.example"));
         assert!(!attributes.contains("job"));
 
-        let attributes = json(r#"{"media-job": {}}"#).expect("parses");
-        assert_eq!(attributes.root(), Some("media_job"));
-        assert_eq!(attributes.names().count(), 0);
+        // Only resource names wrap: any other lone object is a field with a wrong type.
+        let attributes = json(r#"{"name": {"name": "X"}}"#).expect("parses");
+        assert_eq!(attributes.root(), None);
+        assert_eq!(attributes.get("name"), Some(&Value::Composite));
     }
 
     #[test]
@@ -1386,5 +1404,20 @@ mod tests {
         for cut in 0..=json_seed.len() {
             let _ = parse_json(&json_seed[..cut]);
         }
+    }
+
+    #[test]
+    fn elements_with_many_attributes_are_refused_fast() {
+        let attributes: String = (0..100_000).map(|i| format!(" a{i}=\"\"")).collect();
+        let body = format!("<job><name{attributes}>N</name></job>");
+        let started = std::time::Instant::now();
+        assert_eq!(parse_xml(body.as_bytes()), Err(BodyError::Malformed));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let few: String = (0..20).map(|i| format!(" a{i}=\"\"")).collect();
+        assert!(parse_xml(format!("<job><name{few}>N</name></job>").as_bytes()).is_ok());
     }
 }

@@ -302,10 +302,9 @@ fn expected_response(
 ) -> Result<(String, Option<u32>), &'static str> {
     let ha1 = session_ha1(creds, &ha1.to_ascii_lowercase())?;
     match creds.qop.as_deref() {
-        None => Ok((
-            response_legacy(&ha1, &creds.nonce, method, &creds.uri),
-            None,
-        )),
+        // RFC 2069 (no qop) has no nc, so a captured header could be replayed for the nonce's
+        // whole life; only qop="auth" is offered, and only it is accepted.
+        None => Err("no qop"),
         Some(qop) if qop.eq_ignore_ascii_case("auth") => {
             let nc_text = creds.nc.as_deref().ok_or("missing nc")?;
             let nc = parse_nc(nc_text).ok_or("invalid nc")?;
@@ -363,12 +362,6 @@ struct QopFields<'a> {
 fn response_auth(ha1: &str, nonce: &str, q: &QopFields<'_>, method: &str, uri: &str) -> String {
     let ha2 = md5_hex_joined(&[method, uri]);
     md5_hex_joined(&[ha1, nonce, q.nc, q.cnonce, q.qop, &ha2])
-}
-
-/// RFC 2069 (no qop): `MD5(HA1:nonce:HA2)`.
-fn response_legacy(ha1: &str, nonce: &str, method: &str, uri: &str) -> String {
-    let ha2 = md5_hex_joined(&[method, uri]);
-    md5_hex_joined(&[ha1, nonce, &ha2])
 }
 
 /// Lowercase hex MD5 of `user:realm:password`, the value to store per user.
@@ -977,7 +970,7 @@ mod tests {
     }
 
     #[test]
-    fn legacy_rfc2069_without_qop() {
+    fn legacy_rfc2069_without_qop_is_refused() {
         let auth = auth();
         let nonce = nonce_from_challenge(&auth.challenge(false));
         let ha2 = md5_hex("GET:/x?y=1");
@@ -989,14 +982,10 @@ mod tests {
         );
         let creds = parse_authorization(&header).expect("parses");
         assert_eq!(creds.qop, None);
-        // No nc, so no replay tracking: the same header is accepted again.
+        // Even with the right password: without nc it could be replayed at will.
         assert_eq!(
             auth.verify(&creds, "GET", "/x?y=1", &ha1()),
-            Verdict::Authenticated
-        );
-        assert_eq!(
-            auth.verify(&creds, "GET", "/x?y=1", &ha1()),
-            Verdict::Authenticated
+            Verdict::Rejected("no qop")
         );
     }
 

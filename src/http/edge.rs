@@ -132,11 +132,15 @@ fn is_host(value: &str) -> bool {
         return false;
     };
     let name = authority.host();
-    let name_ok = !name.is_empty()
-        && (name.starts_with('[')
-            || name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)));
+    let name_ok = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            name.bytes().any(|b| b.is_ascii_alphanumeric())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        }
+    };
     let port_ok = match value.rsplit_once(':') {
         Some((_, port)) if !value.ends_with(']') => {
             authority.port_u16().is_some() && !port.is_empty()
@@ -178,6 +182,11 @@ mod tests {
             assert!(is_host(good), "{good}");
         }
         for bad in [
+            "[javascript:alert(1)]",
+            "[]",
+            "[:::::]",
+            ".",
+            "..",
             "",
             "example.test\"><x",
             "example.test:9999/evil",

@@ -64,7 +64,10 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let message = match self {
             ApiError::Validation(list) => return ErrorBody::Messages(list.clone()),
-            ApiError::Unauthorized { .. } => "Authentication required".to_string(),
+            ApiError::Unauthorized { .. } => {
+                "HTTP Digest authentication required (for curl: --digest -u user:password)"
+                    .to_string()
+            }
             ApiError::BadRequest(message) | ApiError::Parameter(message) => message.clone(),
             ApiError::NotFound => "Not found".to_string(),
             ApiError::MethodNotAllowed { .. } => "Method not allowed".to_string(),

@@ -89,6 +89,8 @@ pub struct SubPath {
 impl<S: Send + Sync> FromRequestParts<S> for SubPath {
     type Rejection = ApiError;
 
+    /// Routes name each kind literally (`…/jobs/{id}/tasks`), so the kind is read from the
+    /// path itself and the ids from the route's parameters.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<Vec<String>>::from_request_parts(parts, state)
             .await
@@ -98,16 +100,32 @@ impl<S: Send + Sync> FromRequestParts<S> for SubPath {
                 .and_then(|s| parse_id(s))
                 .ok_or(ApiError::NotFound)
         };
+        let kind = parts
+            .uri
+            .path()
+            .split('/')
+            .nth(6)
+            .and_then(SubKind::parse)
+            .ok_or(ApiError::NotFound)?;
         Ok(SubPath {
             work_area_id: id(0)?,
             job_id: id(1)?,
-            kind: raw
-                .get(2)
-                .and_then(|k| SubKind::parse(k))
-                .ok_or(ApiError::NotFound)?,
-            id: if raw.len() > 3 { Some(id(3)?) } else { None },
+            kind,
+            id: if raw.len() > 2 { Some(id(2)?) } else { None },
         })
     }
+}
+
+/// Whether reading a body failed because it was too long (rather than malformed chunking).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if inner.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }
 
 pub fn parse_id(text: &str) -> Option<i64> {
@@ -130,9 +148,23 @@ impl<S: Send + Sync> FromRequest<S> for RequestBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
         let format = negotiate::body_format(content_type).ok_or(ApiError::UnsupportedMediaType)?;
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+            .map_err(|e| {
+                if is_length_limit(&e) {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest("Request body could not be read".into())
+                }
+            })?;
         let parsed = match format {
             Format::Xml => body::parse_xml(&bytes),
             Format::Json => body::parse_json(&bytes),

@@ -78,7 +78,8 @@ fn write_field(out: &mut String, name: &str, value: &Scalar) {
             let _ = write!(out, "<{name} nil=\"true\"/>");
             return;
         }
-        Scalar::Str(s) => (None, partial_escape(s.as_str()).into_owned()),
+        // A raw carriage return would be read back as a line feed by every XML parser.
+        Scalar::Str(s) => (None, partial_escape(s.as_str()).replace('\r', "&#13;")),
         Scalar::Int(i) => (Some("integer"), i.to_string()),
         Scalar::Bool(b) => (Some("boolean"), b.to_string()),
         Scalar::Date(d) => (Some("date"), d.format("%Y-%m-%d").to_string()),

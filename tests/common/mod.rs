@@ -528,6 +528,25 @@ impl Client {
         self.attempt(method, path, headers, body, true).await
     }
 
+    /// A Digest `Authorization` value for a request the test sends itself (after a fresh
+    /// challenge), e.g. over a raw socket.
+    pub async fn authorization_for(&self, method: &str, uri: &str) -> String {
+        let first = self.anonymous("GET", "/api", &[]).await;
+        let challenge = first
+            .header(WWW_AUTHENTICATE.as_str())
+            .expect("a challenge");
+        let mut client = PasswordClient::try_from(challenge).expect("a Digest challenge");
+        client
+            .respond(&http_auth::PasswordParams {
+                username: &self.user,
+                password: &self.password,
+                uri,
+                method,
+                body: Some(b""),
+            })
+            .expect("a response")
+    }
+
     /// Sends without credentials.
     pub async fn anonymous(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.attempt(method, path, headers, None, false)
