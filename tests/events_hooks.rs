@@ -1350,6 +1350,12 @@ contract_tests! {
         assert_eq!(entries(&json_ok(&robot.get_json(&hooks).await)).len(), 1);
         // Nothing they tried wrote an event.
         assert_eq!(all_events(&robot).await, ours);
+        // The feed is the account's: Demo's other work area is in it, and still not theirs.
+        let trailer = new_job_in(&robot, 11, "Trailer", "Empty").await;
+        let latest = all_events(&robot).await.pop().unwrap();
+        assert!(about_job(&latest, trailer), "{latest}");
+        assert_eq!(latest["subject_link"], format!("{}/api/work_areas/11/jobs/{trailer}", server.base));
+        assert_eq!(ids(&all_events(&other).await), [their_id]);
     }
 }
 
@@ -1840,6 +1846,38 @@ contract_tests! {
 }
 
 contract_tests! {
+    /// Deleting a job is delivered to its hooks: the `job_deleted` event with the deleted job
+    /// nested, every link of it carrying `?deleted`.
+    async fn the_deletion_of_a_job_is_delivered_to_its_hooks() {
+        let server = TestServer::start_with(start_with_hooks()).await;
+        let receiver = Receiver::start().await;
+        let client = server.client();
+        let job = new_job(&client, "Mulholland Drive", "Basic").await;
+        let hook = create_hook(
+            &client,
+            job,
+            json!({"url": receiver.url("/ok/deleted"), "events": "job_deleted", "format": "json"}),
+        )
+        .await;
+        client.delete(&job_path(job)).await.assert_status(204);
+        let event = all_events(&client).await.pop().unwrap();
+        assert_eq!(event["event_type"], "job_deleted");
+        let event_id = event["id"].as_i64().unwrap();
+        let job_url = format!("{}{}", server.base, job_path(job));
+
+        let got = receiver.first_delivery_of("/ok/deleted", event_id).await;
+        got.assert_signed(&hook.secret);
+        let body: Value = serde_json::from_slice(&got.body).expect("a JSON body");
+        assert_eq!(body["event_type"], "job_deleted", "{body}");
+        assert_eq!(body["subject_link"], format!("{job_url}?deleted"), "{body}");
+        assert_eq!(body["subject"]["resource_type"], "job", "{body}");
+        assert_eq!(body["subject"]["id"], job, "{body}");
+        assert_eq!(body["subject"]["self_link"], format!("{job_url}?deleted"), "{body}");
+        assert_eq!(body["subject"]["tasks_link"], format!("{job_url}/tasks?deleted"), "{body}");
+    }
+}
+
+contract_tests! {
     /// A hook with an `events` filter receives only those types; one without receives every
     /// event of its job and its sub-resources; neither receives another job's events.
     async fn an_events_filter_delivers_only_matching_types_of_its_own_job() {
@@ -1942,14 +1980,14 @@ contract_tests! {
 }
 
 contract_tests! {
-    /// 500, 503 and 429 are retried with exponential backoff until a 200; the deliveries list
-    /// shows every attempt, in XML and JSON.
+    /// 500, 502, 503 and 429 are retried with exponential backoff until a 200; the deliveries
+    /// list shows every attempt, in XML and JSON.
     async fn failed_deliveries_are_retried_with_backoff_until_they_succeed() {
         let server = TestServer::start_with(start_with_hooks()).await;
         let receiver = Receiver::start().await;
         let client = server.client();
         let job = new_job(&client, "Mulholland Drive", "Basic").await;
-        receiver.script("/flaky/a", &[500, 503]);
+        receiver.script("/flaky/a", &[500, 503, 500, 502]);
         receiver.script("/flaky/b", &[429]);
         let flaky = create_hook(&client, job, json!({"url": receiver.url("/flaky/a"), "events": "job_updated"})).await;
         let busy = create_hook(
@@ -1985,7 +2023,13 @@ contract_tests! {
         };
         assert_eq!(
             summary(&a),
-            [(event_id, 1, json!(500), true), (event_id, 2, json!(503), true), (event_id, 3, json!(200), false)],
+            [
+                (event_id, 1, json!(500), true),
+                (event_id, 2, json!(503), true),
+                (event_id, 3, json!(500), true),
+                (event_id, 4, json!(502), true),
+                (event_id, 5, json!(200), false),
+            ],
             "{a:?}"
         );
         assert_eq!(summary(&b), [(event_id, 1, json!(429), true), (event_id, 2, json!(200), false)], "{b:?}");
@@ -1999,19 +2043,20 @@ contract_tests! {
 
         // Each attempt reached the receiver once, signed, with the same event; the waits grew.
         let got = receiver.deliveries_of("/flaky/a", event_id);
-        assert_eq!(got.iter().map(|r| r.answered).collect::<Vec<_>>(), [500, 503, 200]);
+        assert_eq!(got.iter().map(|r| r.answered).collect::<Vec<_>>(), [500, 503, 500, 502, 200]);
         for r in &got {
             r.assert_signed(&flaky.secret);
+            assert_eq!(r.body, got[0].body, "a retry sends the same body");
         }
-        let first_wait = got[1].at - got[0].at;
-        let second_wait = got[2].at - got[1].at;
+        // Waits of at least base, 2 base, 4 base, 8 base (less a quarter for timer slack); load
+        // can only lengthen them. The first is not some other, much longer base.
+        let waits: Vec<Duration> = got.windows(2).map(|w| w[1].at - w[0].at).collect();
         let base = Duration::from_millis(RETRY_BASE_MS);
-        assert!(first_wait >= base * 3 / 4, "first retry after {first_wait:?}, base {base:?}");
-        assert!(second_wait >= base * 3 / 2, "second retry after {second_wait:?}, base {base:?}");
-        assert!(
-            second_wait > first_wait,
-            "the backoff did not grow: {first_wait:?} then {second_wait:?}"
-        );
+        for (i, wait) in waits.iter().enumerate() {
+            let floor = base * 3 / 4 * 2u32.pow(i as u32);
+            assert!(*wait >= floor, "retry {} after {wait:?}, less than {floor:?}: {waits:?}", i + 1);
+        }
+        assert!(waits[0] < Duration::from_secs(2), "the first retry came only after {:?}", waits[0]);
         assert_eq!(receiver.deliveries_of("/flaky/b", event_id).len(), 2);
 
         // The same list in XML.
@@ -2020,7 +2065,7 @@ contract_tests! {
         assert_eq!(list.name, "deliveries");
         assert_eq!(list.attr("type"), Some("array"));
         let items = list.items("delivery");
-        assert_eq!(items.len(), 3, "{}", reply.body);
+        assert_eq!(items.len(), 5, "{}", reply.body);
         for item in &items {
             assert_eq!(item.text_of("event-id"), event_id.to_string());
             assert_eq!(item.child("event-id").attr("type"), Some("integer"));
@@ -2031,7 +2076,7 @@ contract_tests! {
             assert!(item.find("error").is_some(), "{}", reply.body);
             assert_eq!(item.link("event"), Some(format!("{}/api/events/{event_id}", server.base).as_str()));
         }
-        let last = items.iter().find(|i| i.text_of("attempt") == "3").expect("attempt 3");
+        let last = items.iter().find(|i| i.text_of("attempt") == "5").expect("attempt 5");
         assert_eq!(last.text_of("response-status"), "200");
         assert_eq!(last.child("next-retry-at").attr("nil"), Some("true"), "{}", reply.body);
         assert_eq!(last.child("error").attr("nil"), Some("true"), "{}", reply.body);
@@ -2040,8 +2085,8 @@ contract_tests! {
 
         // Delivered: no more attempts.
         tokio::time::sleep(Duration::from_millis(8 * RETRY_BASE_MS)).await;
-        assert_eq!(receiver.deliveries_of("/flaky/a", event_id).len(), 3);
-        assert_eq!(deliveries(&client, &flaky).await.len(), 3);
+        assert_eq!(receiver.deliveries_of("/flaky/a", event_id).len(), 5);
+        assert_eq!(deliveries(&client, &flaky).await.len(), 5);
     }
 }
 
@@ -2196,7 +2241,8 @@ contract_tests! {
 
 contract_tests! {
     /// Two server processes on one database, both delivering: each of 30 events reaches the
-    /// hook exactly once and is listed as one attempt.
+    /// hook exactly once and is listed as one attempt; at a hook that fails 45 times first,
+    /// every attempt is made once, numbered 1, 2, … per event, until one 200 each.
     async fn two_server_processes_deliver_each_event_once() {
         let server = TestServer::start_with(start_with_hooks()).await;
         let env = hooks_env(RETRY_BASE_MS);
@@ -2209,14 +2255,22 @@ contract_tests! {
             json!({"url": receiver.url("/slow/two"), "events": "note_created", "format": "json"}),
         )
         .await;
+        receiver.script("/flaky/two", &[500; 45]);
+        let flaky = create_hook(
+            &server.client(),
+            job,
+            json!({"url": receiver.url("/flaky/two"), "events": "note_created"}),
+        )
+        .await;
         let start = last_event_id(&server.client()).await;
 
         let writers: Vec<_> = (0..3)
             .map(|n| {
-                let client = server.client();
+                // Writes through both processes wake both delivery workers.
+                let clients = [server.client(), other.client()];
                 tokio::spawn(async move {
                     for i in 0..10 {
-                        let reply = client
+                        let reply = clients[i % 2]
                             .post_json(&format!("{JOBS}/{job}/notes"), &json!({"body": format!("N{n}-{i}")}).to_string())
                             .await;
                         assert_eq!(reply.status, 200, "note {n}-{i}: {}", reply.body);
@@ -2238,6 +2292,19 @@ contract_tests! {
             }
             patience.wait(&written.difference(&got).collect::<Vec<_>>()).await;
         }
+        let patience = Patience::for_("a 200 for each of 30 events after the failures", Duration::from_secs(20));
+        loop {
+            let got: BTreeSet<i64> = receiver
+                .requests_to("/flaky/two")
+                .iter()
+                .filter(|r| r.answered == 200)
+                .map(Received::event_id)
+                .collect();
+            if written.is_subset(&got) {
+                break;
+            }
+            patience.wait(&written.difference(&got).collect::<Vec<_>>()).await;
+        }
         // A duplicate would show up within a few retry periods.
         tokio::time::sleep(Duration::from_millis(1_000)).await;
         let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
@@ -2253,6 +2320,31 @@ contract_tests! {
         let listed = deliveries(&other.client(), &hook).await;
         assert_eq!(listed.len(), 30, "{listed:?}");
         assert!(listed.iter().all(|d| d["attempt"] == 1 && d["response_status"] == 200), "{listed:?}");
+
+        // The flaky hook: per event, attempts 1..k listed once each, k requests, one 200 (last).
+        let requests = receiver.requests_to("/flaky/two");
+        assert_eq!(requests.iter().filter(|r| r.answered == 500).count(), 45);
+        let listed = deliveries(&server.client(), &flaky).await;
+        assert_eq!(listed.len(), requests.len(), "attempts listed against requests received");
+        for event in &written {
+            let attempts: Vec<(i64, Value)> = listed
+                .iter()
+                .filter(|d| d["event_id"] == *event)
+                .map(|d| (d["attempt"].as_i64().unwrap(), d["response_status"].clone()))
+                .collect();
+            let numbers: Vec<i64> = attempts.iter().map(|(n, _)| *n).collect();
+            let expected: Vec<i64> = (1..=attempts.len() as i64).collect();
+            assert_eq!(numbers, expected, "attempts of event {event}: {attempts:?}");
+            let oks = attempts.iter().filter(|(_, s)| *s == 200).count();
+            assert_eq!(oks, 1, "event {event}: {attempts:?}");
+            assert_eq!(attempts.last().unwrap().1, 200, "event {event}: {attempts:?}");
+            let received: Vec<u16> = requests
+                .iter()
+                .filter(|r| r.event_id() == *event)
+                .map(|r| r.answered)
+                .collect();
+            assert_eq!(received.len(), attempts.len(), "event {event}: received {received:?}");
+        }
         drop(other);
     }
 }
@@ -2319,6 +2411,9 @@ contract_tests! {
         let collected = poller.await.expect("poller");
         let all = ids(&events_after(&server.client(), start).await);
         assert_eq!(all.len(), 80);
+        let seen: BTreeSet<i64> = collected.iter().copied().collect();
+        let missed: Vec<&i64> = all.iter().filter(|id| !seen.contains(id)).collect();
+        assert!(missed.is_empty(), "the poller missed events {missed:?}");
         assert_eq!(collected, all, "what the poller saw against the final list");
         // Every note reached the hook.
         let patience = Patience::new("40 deliveries");
@@ -2328,6 +2423,99 @@ contract_tests! {
                 break;
             }
             patience.wait(&got.len()).await;
+        }
+    }
+}
+
+/// The job id a job's subject link names.
+#[track_caller]
+fn job_id_of(link: &str) -> i64 {
+    let path = link.split('?').next().unwrap();
+    path.rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|e| panic!("{link}: {e}"))
+}
+
+contract_tests! {
+    /// A server killed with SIGKILL in the middle of a burst of creations and renames leaves
+    /// every stored change with its event and every event with its change.
+    async fn a_killed_server_leaves_no_change_without_its_event() {
+        let database = TestDatabase::new();
+        let mut first = ServerProcess::spawn(&database.url, &[]);
+        let burst: Vec<_> = (0..6)
+            .map(|n| {
+                let client = first.client();
+                tokio::spawn(async move {
+                    let mut acknowledged = Vec::new();
+                    for i in 0..10_000 {
+                        let body = json!({"name": format!("K{n}-{i}"), "begins_at": "2011-01-01",
+                                          "licensor_name": "L", "template": "Basic"});
+                        let headers = [("Content-Type", "application/json"), ("Accept", "application/json")];
+                        let Some(created) = client.try_send("POST", JOBS, &headers, Some(&body.to_string())).await else {
+                            break;
+                        };
+                        if created.status != 200 {
+                            break;
+                        }
+                        let id = created.json()["id"].as_i64().unwrap();
+                        acknowledged.push((id, false));
+                        let rename = json!({"name": format!("K{n}-{i} renamed")}).to_string();
+                        match client.try_send("PUT", &job_path(id), &headers, Some(&rename)).await {
+                            Some(reply) if reply.status == 200 => acknowledged.last_mut().unwrap().1 = true,
+                            _ => break,
+                        }
+                    }
+                    acknowledged
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        first.kill();
+        let mut acknowledged = Vec::new();
+        for b in burst {
+            acknowledged.extend(b.await.expect("writer"));
+        }
+        assert!(!acknowledged.is_empty(), "the burst wrote nothing before the kill");
+
+        let second = ServerProcess::spawn(&database.url, &[]);
+        let client = second.client();
+        let jobs = entries(&json_ok(&client.get_json(JOBS).await));
+        let names: BTreeMap<i64, String> = jobs
+            .iter()
+            .map(|j| (j["id"].as_i64().unwrap(), j["name"].as_str().unwrap().to_string()))
+            .collect();
+        let events = all_events(&client).await;
+        let event_ids = ids(&events);
+        assert!(event_ids.windows(2).all(|w| w[0] < w[1]), "{event_ids:?}");
+        let of_type = |kind: &str| -> Vec<i64> {
+            events
+                .iter()
+                .filter(|e| e["event_type"] == kind)
+                .map(|e| job_id_of(e["subject_link"].as_str().unwrap()))
+                .collect()
+        };
+        let created = of_type("job_created");
+        let updated = of_type("job_updated");
+        assert_eq!(created.len() + updated.len(), events.len(), "only job events were written");
+        let created_set: BTreeSet<i64> = created.iter().copied().collect();
+        let updated_set: BTreeSet<i64> = updated.iter().copied().collect();
+        assert_eq!(created_set.len(), created.len(), "a job created twice");
+        assert_eq!(updated_set.len(), updated.len(), "a job renamed twice");
+        let stored: BTreeSet<i64> = names.keys().copied().collect();
+        assert_eq!(created_set, stored, "job_created events against stored jobs");
+        let renamed: BTreeSet<i64> = names
+            .iter()
+            .filter(|(_, name)| name.ends_with("renamed"))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(updated_set, renamed, "job_updated events against renamed jobs");
+        for (id, was_renamed) in &acknowledged {
+            assert!(stored.contains(id), "acknowledged job {id} is missing");
+            if *was_renamed {
+                assert!(renamed.contains(id), "acknowledged rename of job {id} is missing");
+            }
         }
     }
 }
