@@ -63,6 +63,15 @@ pub struct Config {
     )]
     pub hooks_retry_base_ms: u64,
 
+    /// Seconds a client has to send a request's headers (idle keep-alive included).
+    #[arg(
+        long,
+        env = "SEQUENCE_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
     /// Fixed date (YYYY-MM-DD) used as "today" by the derived statuses. Default: the UTC date.
     #[arg(long, env = "SEQUENCE_TODAY", global = true)]
     pub today: Option<NaiveDate>,
@@ -96,6 +105,7 @@ impl Config {
             fixtures: None,
             hooks_allow_private: false,
             hooks_retry_base_ms: 30_000,
+            header_read_timeout_secs: 30,
             today: None,
         }
     }

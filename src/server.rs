@@ -6,10 +6,17 @@ use crate::fixtures::Fixtures;
 use crate::repr::resources::Urls;
 use crate::store::{self, SharedRepository};
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// A server ready to accept connections.
 pub struct Prepared {
@@ -23,6 +30,7 @@ pub struct Prepared {
     pub database: String,
     /// Whether `robot_user` / `password` can log in (whatever fixtures loaded it).
     pub demo_credentials: bool,
+    pub header_read_timeout: Duration,
 }
 
 /// Loads the configured fixtures (or the demo set) into the store.
@@ -98,19 +106,65 @@ pub async fn prepare(config: &Config) -> Result<Prepared, String> {
         worker,
         database: store::redact(&database_url),
         demo_credentials,
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
     })
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// Connections served at once; more wait in the listen backlog, so a flood of idle sockets
+/// cannot exhaust file descriptors.
+const MAX_CONNECTIONS: usize = 1024;
+/// How long in-flight requests get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish. HTTP/1.1 with
+/// keep-alive; slow or idle clients are cut off after the configured header-read timeout.
 pub async fn serve(
     prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let _worker = prepared.worker;
-    axum::serve(prepared.listener, prepared.app)
-        .with_graceful_shutdown(shutdown)
+    let listener = prepared.listener;
+    let service = TowerToHyperService::new(prepared.app);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(prepared.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.map_err(|e| e.to_string())?,
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
-        .map_err(|e| e.to_string())
+        .is_err()
+    {
+        tracing::warn!("shutdown: connections still open after the drain timeout");
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

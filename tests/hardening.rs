@@ -165,4 +165,17 @@ contract_tests! {
         }
         assert_eq!(seen.matches("HTTP/1.1 401").count(), 2, "the second request got no answer: {seen}");
     }
+
+    async fn idle_and_half_sent_requests_are_cut_off() {
+        let server = TestServer::start_with(|c| c.header_read_timeout_secs = 1).await;
+        let started = std::time::Instant::now();
+        let half = raw(&server, b"GET /api HTTP/1.1\r\nHost: x\r\n");
+        // Closed by the server (no answer, or a 408), well before the reader's own 3 s limit.
+        assert!(!half.contains("200 OK"), "{half}");
+        assert!(started.elapsed() < Duration::from_millis(2900), "{:?}", started.elapsed());
+        // Many idle connections do not stop a normal request.
+        let idle: Vec<_> = (0..50).map(|_| std::net::TcpStream::connect(addr(&server)).unwrap()).collect();
+        server.client().get("/api").await.assert_status(200);
+        drop(idle);
+    }
 }
