@@ -21,6 +21,8 @@ pub enum ApiError {
     },
     NotAcceptable,
     PayloadTooLarge,
+    /// 408: the body did not arrive in time.
+    RequestTimeout,
     UnsupportedMediaType,
     /// 422 `<errors>`: attribute validation, one message per problem.
     Validation(Vec<String>),
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::Parameter(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,6 +79,7 @@ impl ApiError {
                     .to_string()
             }
             ApiError::PayloadTooLarge => "Request body is too large".to_string(),
+            ApiError::RequestTimeout => "Request body was not received in time".to_string(),
             ApiError::UnsupportedMediaType => {
                 "Unsupported Content-Type: send application/xml, text/xml or application/json"
                     .to_string()

@@ -13,6 +13,8 @@ use axum::http::{header, request::Parts};
 
 /// Request bodies larger than this are refused with 413 before they are read in full.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A body trickled in slower than this holds a connection for nothing.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<S: Send + Sync> FromRequestParts<S> for Format {
     type Rejection = ApiError;
@@ -156,8 +158,10 @@ impl<S: Send + Sync> FromRequest<S> for RequestBody {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(ApiError::PayloadTooLarge);
         }
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        let reading = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES);
+        let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, reading)
             .await
+            .map_err(|_| ApiError::RequestTimeout)?
             .map_err(|e| {
                 if is_length_limit(&e) {
                     ApiError::PayloadTooLarge
