@@ -2,6 +2,7 @@
 use crate::api::{events, jobs, root, subresources, work_areas};
 use crate::config::Config;
 use crate::delivery::HookSettings;
+use crate::directory::Directory;
 use crate::domain::subresources::SubKind;
 use crate::http::auth::require_digest;
 use crate::http::digest::DigestAuth;
@@ -23,6 +24,8 @@ pub const NONCE_TTL: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct AppState {
     pub repo: SharedRepository,
+    /// Users and work areas, remembered for a few seconds.
+    pub directory: Arc<Directory>,
     pub digest: Arc<DigestAuth>,
     /// A fixed "today" for the derived statuses (tests, demos); `None` = the UTC date.
     pub today: Option<NaiveDate>,
@@ -32,6 +35,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(repo: SharedRepository, config: &Config, secret: &[u8]) -> Self {
         AppState {
+            directory: Arc::new(Directory::new(repo.clone())),
             repo,
             digest: Arc::new(DigestAuth::new(&config.realm, secret, NONCE_TTL)),
             today: config.today,

@@ -11,6 +11,7 @@ pub mod app;
 pub mod bulk;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod domain;
 pub mod fixtures;
 pub mod http;

@@ -37,7 +37,7 @@ pub(crate) fn refuse_writes_with_deleted_flag(query: &Query) -> Result<(), ApiEr
 /// The work area must belong to the caller's account; any other is indistinguishable from
 /// one that does not exist.
 pub(crate) async fn own_work_area(state: &AppState, user: &User, id: i64) -> Result<(), ApiError> {
-    match state.repo.work_area(user.account_id, id).await? {
+    match state.directory.work_area(user.account_id, id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::NotFound),
     }

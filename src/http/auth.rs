@@ -87,8 +87,8 @@ async fn authenticate(state: &AppState, attempt: Attempt) -> Result<User, ApiErr
         return Err(challenge(digest, false));
     };
     let user = state
-        .repo
-        .user_by_login(&credentials.username)
+        .directory
+        .user(&credentials.username)
         .await?
         .filter(|u| u.realm == digest.realm());
     let Some(user) = user else {
