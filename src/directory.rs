@@ -14,10 +14,14 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// grow it without bound).
 const CAPACITY: usize = 10_000;
 
+/// Answers with the time they were read.
+type Memory<K, V> = Mutex<HashMap<K, (Instant, Option<V>)>>;
+
 pub struct Directory {
     repo: SharedRepository,
-    users: Mutex<HashMap<String, (Instant, Option<User>)>>,
-    work_areas: Mutex<HashMap<(i64, i64), (Instant, Option<WorkArea>)>>,
+    users: Memory<String, User>,
+    /// By (account, work area id).
+    work_areas: Memory<(i64, i64), WorkArea>,
 }
 
 impl Directory {
