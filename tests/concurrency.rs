@@ -43,6 +43,45 @@ async fn writer(client: common::Client, n: usize, deadline: Instant) -> Vec<u16>
 }
 
 contract_tests! {
+    /// Jobs moving between the same two tallies in opposite directions at once (one task
+    /// completed here, reopened there) once deadlocked on the tally rows: a 500.
+    async fn opposite_status_changes_on_many_jobs_never_deadlock() {
+        let server = TestServer::start().await;
+        let client = server.client();
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let id = common::create_job(&client, &format!("T{n}"), "2011-01-01", "Day Before").await;
+            let list = client.get_json(&format!("{JOBS}/{id}/tasks")).await.json();
+            let link = list["entries"][0]["self_link"].as_str().unwrap().to_string();
+            tasks.push(link[link.find("/api/").unwrap()..].to_string());
+        }
+        let togglers: Vec<_> = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(n, task)| {
+                let client = server.client();
+                tokio::spawn(async move {
+                    let mut statuses = Vec::new();
+                    for round in 0..30 {
+                        // Half the jobs start by completing, the other half by reopening.
+                        let status = if (round + n) % 2 == 0 { "completed" } else { "pending" };
+                        let reply = client
+                            .put_json(&task, &format!(r#"{{"status": "{status}"}}"#))
+                            .await;
+                        statuses.push(reply.status);
+                    }
+                    statuses
+                })
+            })
+            .collect();
+        for t in togglers {
+            let statuses = t.await.unwrap();
+            assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        }
+        let total: i64 = server.count("SELECT CAST(SUM(n) AS BIGINT) FROM job_tallies").await;
+        assert_eq!(total, 8);
+    }
+
     async fn eight_writers_for_ten_seconds_get_no_errors() {
         let server = TestServer::start().await;
         let deadline = Instant::now() + Duration::from_secs(10);

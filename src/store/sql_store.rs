@@ -198,8 +198,8 @@ impl Repository for $store {
         if let Some(statement) = READ_SNAPSHOT {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
-        // Ids first, from the covering listing index; rows only for the page itself, so a
-        // deep OFFSET skips index entries, not table rows.
+        // Ids first, rows only for the page itself: without a filter, a deep OFFSET can skip
+        // entries of the listing index instead of table rows.
         let mut qb = QueryBuilder::<Db>::new(format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id IN (SELECT id FROM jobs"
         ));
