@@ -7,7 +7,7 @@ use crate::domain::subresources::{Sub, SubKind};
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::Ids;
-use crate::http::params::{ListParams, Query};
+use crate::http::params::{page_links, ListParams, Query};
 use crate::repr::resources::{self, Urls};
 use crate::repr::{Collection, Format, Resource};
 use axum::extract::State;
@@ -85,13 +85,8 @@ pub async fn list(
     for event in &events {
         items.push(render(&state, &urls, event, expand).await?);
     }
-    let base = urls.events();
     let (prev, next) = match (page, total) {
-        (Some(p), Some(total)) => (
-            (p.number > 1).then(|| format!("{base}?{}", query.with_page(p.number - 1))),
-            (p.offset().saturating_add(p.per_page) < total)
-                .then(|| format!("{base}?{}", query.with_page(p.number + 1))),
-        ),
+        (Some(page), Some(total)) => page_links(&urls.events(), &query, page, total),
         _ => (None, None),
     };
     let collection = Collection {

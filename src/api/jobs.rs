@@ -9,7 +9,7 @@ use crate::domain::User;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{Ids, RequestBody};
-use crate::http::params::{ListParams, Query};
+use crate::http::params::{page_links, ListParams, Query};
 use crate::repr::resources::{self, Urls};
 use crate::repr::Resource;
 use crate::repr::{Collection, CollectionWriter, Format};
@@ -107,13 +107,12 @@ pub async fn list(
         return Ok(stream_list(state, urls, jobs, format, query.expand()));
     };
     let found = state.repo.job_page(&jobs, page).await?;
-    let base = urls.jobs(work_area_id);
+    let (prev, next) = page_links(&urls.jobs(work_area_id), &query, page, found.total_entries);
     let collection = Collection {
         kind: "jobs",
         total_entries: Some(found.total_entries),
-        prev: (page.number > 1).then(|| format!("{base}?{}", query.with_page(page.number - 1))),
-        next: (page.offset().saturating_add(page.per_page) < found.total_entries)
-            .then(|| format!("{base}?{}", query.with_page(page.number + 1))),
+        prev,
+        next,
         items: render_jobs(&state, &urls, &found.jobs, &query.expand()).await?,
     };
     Ok(collection_response(format, &collection))

@@ -107,6 +107,20 @@ impl Query {
     }
 }
 
+/// The `prev` and `next` links of a page of a list at `base` with `total` entries: absolute,
+/// every other parameter kept; none before the first page or after the last.
+pub fn page_links(
+    base: &str,
+    query: &Query,
+    page: Page,
+    total: i64,
+) -> (Option<String>, Option<String>) {
+    let prev = (page.number > 1).then(|| format!("{base}?{}", query.with_page(page.number - 1)));
+    let next = (page.offset().saturating_add(page.per_page) < total)
+        .then(|| format!("{base}?{}", query.with_page(page.number + 1)));
+    (prev, next)
+}
+
 /// What a jobs list asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListParams {
