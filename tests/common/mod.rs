@@ -5,6 +5,8 @@
 //! `name::sqlite`): the same HTTP behaviour is proven on both.
 #![allow(dead_code)]
 
+pub mod doc;
+
 use http_auth::PasswordClient;
 use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use sequence::config::{sqlite_url, Config};
