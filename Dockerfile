@@ -5,6 +5,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY fixtures ./fixtures
+# Cargo.toml declares the benchmark target; its file must exist for the manifest to load.
+COPY benches ./benches
 RUN cargo build --release --locked --bin sequence
 
 FROM debian:bookworm-slim
