@@ -103,7 +103,19 @@ contract_tests! {
             acknowledged += b.await.unwrap();
         }
 
-        let jobs = database.count("SELECT count(*) FROM jobs").await;
+        // A transaction whose COMMIT was already sent can still finish after the kill (the
+        // database only notices the dead client later): wait until the count stops moving.
+        let mut jobs = database.count("SELECT count(*) FROM jobs").await;
+        let mut steady = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = database.count("SELECT count(*) FROM jobs").await;
+            steady = if now == jobs { steady + 1 } else { 0 };
+            jobs = now;
+            if steady == 3 {
+                break;
+            }
+        }
         assert!(jobs > 0, "the burst created nothing before the kill");
         assert!(jobs >= acknowledged, "{acknowledged} acknowledged but only {jobs} stored");
         // Template Basic has three tasks and three assets: every stored job has exactly those.
